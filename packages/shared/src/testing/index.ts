@@ -1,0 +1,7 @@
+/**
+ * @packageDocumentation
+ * Conformance suites for the plug points of `@kvsync/shared` (vitest). Adapter packages call
+ * these from their own tests so every adapter keeps the same contract.
+ */
+export { runDocStorageSuite } from './doc-storage-suite.js'
+export type { DocStorageFixture } from './doc-storage-suite.js'
