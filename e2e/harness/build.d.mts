@@ -1,0 +1,3 @@
+export declare const harnessDir: string
+export declare const harnessDist: string
+export declare function buildHarness(): Promise<string>

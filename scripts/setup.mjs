@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// `npm run setup`: install dependencies (pinned pnpm through npx), build the packages and the
+// example page. Safe to run again: the install is skipped while node_modules is newer than
+// pnpm-lock.yaml, and tsc -b / esbuild are quick when nothing changed.
+import { existsSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { elapsed, fail, mtime, PNPM_VERSION, pnpm, root, runOrFail, step } from './lib.mjs'
+
+const installMarker = join(root, 'node_modules', '.kvsync-installed')
+
+function needsInstall() {
+  const lock = mtime(join(root, 'pnpm-lock.yaml'))
+  if (lock === undefined) fail('pnpm-lock.yaml is missing; run this from a complete kvsync checkout')
+  const installed = mtime(installMarker)
+  return installed === undefined || installed < lock
+}
+
+export async function setup({ example = true } = {}) {
+  const [major] = process.versions.node.split('.').map(Number)
+  if (major < 20) fail(`kvsync needs Node 20 or newer (this is Node ${process.versions.node})`)
+  const start = performance.now()
+
+  if (needsInstall()) {
+    step(`Installing dependencies with pnpm ${PNPM_VERSION} (first run compiles better-sqlite3, about a minute)`)
+    await runOrFail('Installing dependencies', pnpm[0], [...pnpm.slice(1), 'install', '--frozen-lockfile'])
+    writeFileSync(installMarker, `${new Date().toISOString()}\n`)
+  } else {
+    step('Dependencies are up to date (node_modules is newer than pnpm-lock.yaml)')
+  }
+
+  step('Building packages (tsc -b)')
+  await runOrFail('Building packages', pnpm[0], [...pnpm.slice(1), 'run', 'build'])
+
+  if (example) {
+    step('Building the example page (examples/basic)')
+    await runOrFail('Building examples/basic', pnpm[0], [...pnpm.slice(1), '--filter', '@kvsync/example-basic', 'run', 'build'])
+  }
+  step(`Setup done in ${elapsed(start)}`)
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  if (!existsSync(join(root, 'pnpm-workspace.yaml'))) fail(`not a kvsync checkout: ${root}`)
+  await setup()
+}
