@@ -1,0 +1,150 @@
+import { describe, expect, it, vi } from 'vitest'
+import * as Y from 'yjs'
+import { isKvsyncError } from '../errors.js'
+import { KvRegister, type KvChange } from './register.js'
+
+function replica(now: () => number = Date.now) {
+  const doc = new Y.Doc()
+  return { doc, kv: new KvRegister(doc, { now }) }
+}
+
+function sync(a: Y.Doc, b: Y.Doc) {
+  Y.applyUpdate(b, Y.encodeStateAsUpdate(a, Y.encodeStateVector(b)))
+  Y.applyUpdate(a, Y.encodeStateAsUpdate(b, Y.encodeStateVector(a)))
+}
+
+describe('KvRegister', () => {
+  it('reads back what was written', () => {
+    const { kv } = replica()
+    kv.set('a', { nested: [1, 'two', null, true] })
+    kv.set('b', 2)
+    expect(kv.get('a')).toEqual({ nested: [1, 'two', null, true] })
+    expect(kv.keys()).toEqual(['a', 'b'])
+    kv.delete('a')
+    expect(kv.get('a')).toBeUndefined()
+    expect(kv.has('a')).toBe(false)
+    expect(kv.keys()).toEqual(['b'])
+  })
+
+  it('keeps the write with the greater HLC whatever the Yjs client ids', () => {
+    for (let round = 0; round < 20; round++) {
+      let timeA = 1_000
+      let timeB = 2_000
+      const a = replica(() => timeA)
+      const b = replica(() => timeB)
+      a.kv.set('k', 'from-a-earlier')
+      b.kv.set('k', 'from-b-later')
+      timeA++
+      timeB++
+      sync(a.doc, b.doc)
+      expect(a.kv.get('k')).toBe('from-b-later')
+      expect(b.kv.get('k')).toBe('from-b-later')
+    }
+  })
+
+  it('lets a write made after seeing another win even with a slower clock', () => {
+    const a = replica(() => 5_000)
+    const b = replica(() => 1_000) // b's clock is far behind
+    a.kv.set('k', 'a')
+    sync(a.doc, b.doc)
+    b.kv.set('k', 'b-after-seeing-a')
+    sync(a.doc, b.doc)
+    expect(a.kv.get('k')).toBe('b-after-seeing-a')
+    expect(b.kv.get('k')).toBe('b-after-seeing-a')
+  })
+
+  it('resolves a delete and a concurrent set by the same rule', () => {
+    const a = replica(() => 1_000)
+    const b = replica(() => 2_000)
+    a.kv.set('k', 'v')
+    sync(a.doc, b.doc)
+    b.kv.delete('k')
+    a.kv.set('k', 'older-concurrent')
+    sync(a.doc, b.doc)
+    expect(a.kv.has('k')).toBe(false)
+    expect(b.kv.has('k')).toBe(false)
+  })
+
+  it('rejects bad keys and values without storing anything', () => {
+    const { kv, doc } = replica()
+    const before = Y.encodeStateAsUpdate(doc)
+    for (const [key, value, code] of [
+      ['', 1, 'INVALID_KEY'],
+      [42, 1, 'INVALID_KEY'],
+      ['x'.repeat(1025), 1, 'INVALID_KEY'],
+      ['k', undefined, 'INVALID_VALUE'],
+      ['k', () => 1, 'INVALID_VALUE'],
+      ['k', Number.NaN, 'INVALID_VALUE'],
+      ['k', { a: Symbol('s') }, 'INVALID_VALUE'],
+    ] as const) {
+      let caught: unknown
+      try {
+        kv.set(key as string, value)
+      } catch (error) {
+        caught = error
+      }
+      expect(isKvsyncError(caught, code), `${String(key).slice(0, 10)} ${String(value)}`).toBe(true)
+    }
+    const cyclic: Record<string, unknown> = {}
+    cyclic.self = cyclic
+    expect(() => kv.set('k', cyclic)).toThrow(/cycle/)
+    expect(Y.encodeStateAsUpdate(doc)).toEqual(before)
+  })
+
+  it('emits one batch per transaction with old and new values', () => {
+    const { kv } = replica()
+    const batches: KvChange[][] = []
+    kv.onChange((changes) => batches.push(changes))
+    kv.set('a', 1)
+    kv.transact(() => {
+      kv.set('a', 2)
+      kv.set('b', 3)
+      kv.set('b', 4)
+    })
+    expect(batches).toEqual([
+      [{ key: 'a', value: 1, oldValue: undefined, origin: 'local' }],
+      [
+        { key: 'a', value: 2, oldValue: 1, origin: 'local' },
+        { key: 'b', value: 4, oldValue: undefined, origin: 'local' },
+      ],
+    ])
+  })
+
+  it('hides expired keys and tells subscribers when they expire', () => {
+    vi.useFakeTimers({ now: 10_000 })
+    try {
+      const { kv } = replica(() => Date.now())
+      const seen: KvChange[] = []
+      kv.onChange((changes) => seen.push(...changes))
+      kv.set('session', 'abc', { ttl: 1_000 })
+      expect(kv.get('session')).toBe('abc')
+      vi.advanceTimersByTime(1_000)
+      expect(kv.get('session')).toBeUndefined()
+      expect(seen.at(-1)).toEqual({ key: 'session', value: undefined, oldValue: 'abc', origin: 'expired' })
+      expect(kv.sweepExpired()).toBe(1)
+      expect(kv.entry('session')?.tombstone).toBe(true)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('keeps the document bounded when the same keys are rewritten', () => {
+    const { kv, doc } = replica()
+    kv.transact(() => {
+      for (let i = 0; i < 1000; i++) kv.set(`key-${i}`, i)
+    })
+    const afterFirst = Y.encodeStateAsUpdate(doc).length
+    for (let round = 0; round < 100; round++) {
+      kv.transact(() => {
+        for (let i = 0; i < 1000; i++) kv.set(`key-${i}`, i + round)
+      })
+    }
+    const afterRewrites = Y.encodeStateAsUpdate(doc).length
+    expect(afterRewrites).toBeLessThanOrEqual(2 * afterFirst)
+    const fresh = new Y.Doc()
+    Y.applyUpdate(fresh, Y.encodeStateAsUpdate(doc))
+    const rebuilt = new KvRegister(fresh)
+    expect(rebuilt.get('key-999')).toBe(999 + 99)
+    expect(rebuilt.keys().length).toBe(1000)
+  })
+})

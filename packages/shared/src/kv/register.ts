@@ -1,0 +1,401 @@
+import * as Y from 'yjs'
+import { KvsyncError } from '../errors.js'
+import { HybridLogicalClock, type HlcTimestamp } from '../hlc.js'
+import { DEFAULT_MAX_VALUE_BYTES, decodeValue, encodeValue, type KvValue } from '../value-codec.js'
+import { KV_ARRAY_NAME, compareEntries, decodeEntry, encodeEntry, type KvEntry } from './entry.js'
+import { assertKey } from './key.js'
+import { ExpiryTracker } from './expiry.js'
+import { appendToArray } from './append.js'
+
+/** Where a change came from: this replica, another replica, or the passing of its TTL. */
+export type KvChangeOrigin = 'local' | 'remote' | 'expired'
+
+/** One visible change of one key. `value` is `undefined` when the key is now absent. */
+export interface KvChange {
+  readonly key: string
+  readonly value: KvValue | undefined
+  readonly oldValue: KvValue | undefined
+  readonly origin: KvChangeOrigin
+}
+
+/** Options of a single write. Give at most one of `ttl` and `expiresAt`. */
+export interface KvSetOptions {
+  /** Time to live in milliseconds from now (positive, finite). */
+  ttl?: number
+  /** Absolute expiry time (ms since the epoch, or a Date). */
+  expiresAt?: number | Date
+}
+
+/** Why an element of the document was ignored. */
+export interface InvalidEntryReport {
+  readonly client: number
+  readonly clock: number
+  readonly reason: string
+}
+
+/** Options of {@link KvRegister}. */
+export interface KvRegisterOptions {
+  /** Physical clock for HLC timestamps and expiry. Default `Date.now`. */
+  now?: () => number
+  /** Largest encoded value accepted by `set`. Default 1 MiB. */
+  maxValueBytes?: number
+  /** Called once for each element of the document that is not a valid entry. */
+  onInvalidEntry?: (report: InvalidEntryReport) => void
+  /** Timer functions for expiry notifications (tests inject fakes). Default: global timers. */
+  timers?: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout }
+}
+
+interface Slot {
+  readonly item: Y.Item
+  readonly entry: KvEntry
+}
+
+/** Transaction origins used by the register, so persistence and sync can tell them apart. */
+export const KvOrigins = {
+  /** A write made through this register's API. */
+  local: Symbol('kvsync.local'),
+  /** Deletion of entries superseded by a greater one (conflict resolution). */
+  repair: Symbol('kvsync.repair'),
+  /** Replacing expired entries by tombstones, or dropping tombstones past retention. */
+  sweep: Symbol('kvsync.sweep'),
+} as const
+
+function visible(entry: KvEntry | undefined, now: number): entry is KvEntry {
+  return entry !== undefined && !entry.tombstone && (entry.expiresAt === undefined || entry.expiresAt > now)
+}
+
+function resolveExpiry(options: KvSetOptions | undefined, now: number): number | undefined {
+  if (options === undefined) return undefined
+  const { ttl, expiresAt } = options
+  if (ttl !== undefined && expiresAt !== undefined) throw new KvsyncError('INVALID_OPTION', 'give either ttl or expiresAt, not both')
+  if (ttl !== undefined) {
+    if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0) throw new KvsyncError('INVALID_OPTION', `ttl must be a positive number of milliseconds, got ${String(ttl)}`)
+    return Math.ceil(now + ttl)
+  }
+  if (expiresAt !== undefined) {
+    const time = expiresAt instanceof Date ? expiresAt.getTime() : expiresAt
+    if (typeof time !== 'number' || !Number.isFinite(time) || time <= 0) throw new KvsyncError('INVALID_OPTION', `expiresAt must be a time in ms since the epoch or a valid Date, got ${String(expiresAt)}`)
+    return Math.ceil(time)
+  }
+  return undefined
+}
+
+/**
+ * A last-writer-wins key-value register on a Yjs document, by hybrid logical clock.
+ *
+ * Every write appends one entry (key, HLC, value or tombstone, expiry) to the root `Y.Array`
+ * {@link KV_ARRAY_NAME}. For each key the entry with the greatest HLC wins (see
+ * {@link compareEntries}); every replica deletes the entries it sees superseded, so the
+ * document keeps one live entry per key and deleted runs collapse into small GC ranges
+ * (bounded growth). An in-memory index key → winning entry answers reads in O(1).
+ */
+export class KvRegister {
+  readonly doc: Y.Doc
+  private readonly array: Y.Array<Uint8Array>
+  private readonly slots = new Map<string, Slot>()
+  private readonly winnerKeys = new WeakMap<Y.Item, string>()
+  /** Winners written in the transaction under way, before the index catches up. */
+  private readonly pendingLocal = new Map<string, Y.Item>()
+  private readonly clock: HybridLogicalClock
+  private readonly now: () => number
+  private readonly maxValueBytes: number
+  private readonly onInvalidEntry: ((report: InvalidEntryReport) => void) | undefined
+  private readonly listeners = new Set<(changes: KvChange[]) => void>()
+  private readonly expiry: ExpiryTracker
+  private tail: Y.Item | null = null
+  private destroyed = false
+
+  constructor(doc: Y.Doc, options: KvRegisterOptions = {}) {
+    this.doc = doc
+    this.array = doc.getArray<Uint8Array>(KV_ARRAY_NAME)
+    this.now = options.now ?? Date.now
+    this.maxValueBytes = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES
+    this.onInvalidEntry = options.onInvalidEntry
+    this.clock = new HybridLogicalClock({ node: doc.clientID, now: this.now })
+    this.expiry = new ExpiryTracker({
+      now: this.now,
+      timers: options.timers,
+      onDue: (keys) => this.announceExpired(keys),
+    })
+    doc.on('afterTransaction', this.onAfterTransaction)
+    const existing: Y.Item[] = []
+    for (let item = this.array._start; item !== null; item = item.right) existing.push(item)
+    const losers = this.admit(existing, new Map())
+    this.deleteLosers(losers)
+  }
+
+  /** The value of `key`, or `undefined` when absent, deleted or expired. */
+  get(key: string): KvValue | undefined {
+    const entry = this.slots.get(key)?.entry
+    return visible(entry, this.now()) ? decodeValue(entry.value!) : undefined
+  }
+
+  /** Whether `key` currently has a value. */
+  has(key: string): boolean {
+    return visible(this.slots.get(key)?.entry, this.now())
+  }
+
+  /** The winning entry of `key` (also tombstones and expired ones), for persistence layers. */
+  entry(key: string): KvEntry | undefined {
+    return this.slots.get(key)?.entry
+  }
+
+  /** Number of keys that currently have a value. */
+  get size(): number {
+    const now = this.now()
+    let count = 0
+    for (const slot of this.slots.values()) if (visible(slot.entry, now)) count++
+    return count
+  }
+
+  /** Keys that currently have a value, sorted, optionally only those starting with `prefix`. */
+  keys(prefix = ''): string[] {
+    const now = this.now()
+    const keys: string[] = []
+    for (const [key, slot] of this.slots) if (key.startsWith(prefix) && visible(slot.entry, now)) keys.push(key)
+    return keys.sort()
+  }
+
+  /** `[key, value]` pairs of keys that currently have a value, sorted by key. */
+  entries(prefix = ''): Array<[string, KvValue]> {
+    return this.keys(prefix).map((key) => [key, decodeValue(this.slots.get(key)!.entry.value!)])
+  }
+
+  /** Sets `key` to `value`. Validates both and throws a `KvsyncError` before changing anything. */
+  set(key: string, value: unknown, options?: KvSetOptions): void {
+    this.assertOpen()
+    assertKey(key)
+    const bytes = encodeValue(value, this.maxValueBytes)
+    const expiresAt = resolveExpiry(options, this.now())
+    this.write({ key, tombstone: false, value: bytes, expiresAt })
+  }
+
+  /** Deletes `key` (writes a tombstone, so a concurrent older write cannot bring it back). */
+  delete(key: string): void {
+    this.assertOpen()
+    assertKey(key)
+    this.write({ key, tombstone: true, value: undefined, expiresAt: undefined })
+  }
+
+  /** Runs `fn` in one Yjs transaction: its writes become one update. */
+  transact<T>(fn: () => T): T {
+    this.assertOpen()
+    return this.doc.transact(fn, KvOrigins.local)
+  }
+
+  /** Calls `listener` with the visible changes of each transaction. Returns an unsubscribe. */
+  onChange(listener: (changes: KvChange[]) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /**
+   * Replaces entries expired at `now` by tombstones with the same HLC, so stored state does not
+   * grow with expired data and a concurrent older write still cannot win. Returns how many.
+   */
+  sweepExpired(): number {
+    const now = this.now()
+    const expired: Slot[] = []
+    for (const slot of this.slots.values()) {
+      const { entry } = slot
+      if (!entry.tombstone && entry.expiresAt !== undefined && entry.expiresAt <= now) expired.push(slot)
+    }
+    if (expired.length === 0) return 0
+    this.doc.transact((transaction) => {
+      for (const { item, entry } of expired) {
+        if (item.deleted) continue
+        appendToArray(
+          this.array,
+          encodeEntry({ key: entry.key, hlc: entry.hlc, tombstone: true, value: undefined, expiresAt: undefined }, this.doc.clientID),
+          this.tailHint(),
+        )
+        item.delete(transaction)
+      }
+    }, KvOrigins.sweep)
+    return expired.length
+  }
+
+  /**
+   * Drops tombstones whose HLC wall time is older than `retentionMs` before now. After that, a
+   * replica that was partitioned longer than `retentionMs` and still holds an older concurrent
+   * write for that key can bring the write back: retention must exceed the longest partition.
+   * Returns how many tombstones were dropped.
+   */
+  purgeTombstones(retentionMs: number): number {
+    const cutoff = this.now() - retentionMs
+    const old: Y.Item[] = []
+    for (const slot of this.slots.values()) if (slot.entry.tombstone && slot.entry.hlc.wallMs < cutoff) old.push(slot.item)
+    if (old.length === 0) return 0
+    this.doc.transact((transaction) => {
+      for (const item of old) if (!item.deleted) item.delete(transaction)
+    }, KvOrigins.sweep)
+    return old.length
+  }
+
+  /** The greatest HLC issued or observed by this replica. */
+  clockState(): HlcTimestamp {
+    return this.clock.peek()
+  }
+
+  /** Stops listening to the document and cancels expiry timers. The document is left as is. */
+  destroy(): void {
+    if (this.destroyed) return
+    this.destroyed = true
+    this.doc.off('afterTransaction', this.onAfterTransaction)
+    this.expiry.clear()
+    this.listeners.clear()
+  }
+
+  private assertOpen(): void {
+    if (this.destroyed) throw new KvsyncError('STORE_CLOSED', 'the store is closed')
+  }
+
+  private tailHint(): { get: () => Y.Item | null; set: (item: Y.Item) => void } {
+    return { get: () => this.tail, set: (item) => (this.tail = item) }
+  }
+
+  private write(fields: Omit<KvEntry, 'hlc'>): void {
+    this.doc.transact((transaction) => {
+      // Yjs may pick a new client id if it detects a clash; keep the HLC node in step with it.
+      this.clock.node = this.doc.clientID
+      const hlc = this.clock.tick()
+      const previous = this.pendingLocal.get(fields.key) ?? this.slots.get(fields.key)?.item
+      const item = appendToArray(this.array, encodeEntry({ ...fields, hlc }, this.doc.clientID), this.tailHint())
+      // Delete the superseded entry in the same transaction: one update, no repair round.
+      if (previous !== undefined && !previous.deleted) previous.delete(transaction)
+      this.pendingLocal.set(fields.key, item)
+    }, KvOrigins.local)
+  }
+
+  private readonly onAfterTransaction = (transaction: Y.Transaction): void => {
+    this.pendingLocal.clear()
+    if (this.destroyed) return
+    const before = new Map<string, Slot | undefined>()
+    this.evictDeletedWinners(transaction, before)
+    const added = this.addedItems(transaction)
+    const losers = this.admit(added, before)
+    this.deleteLosers(losers)
+    if (before.size > 0) this.emit(before, transaction.origin === KvOrigins.local ? 'local' : 'remote')
+  }
+
+  /** Removes index slots whose item this transaction deleted (a remote replica saw a winner). */
+  private evictDeletedWinners(transaction: Y.Transaction, before: Map<string, Slot | undefined>): void {
+    if (transaction.deleteSet.clients.size === 0) return
+    Y.iterateDeletedStructs(transaction, transaction.deleteSet, (struct) => {
+      if (!(struct instanceof Y.Item)) return
+      const key = this.winnerKeys.get(struct)
+      if (key === undefined) return
+      const slot = this.slots.get(key)
+      if (slot?.item !== struct) return
+      if (!before.has(key)) before.set(key, slot)
+      this.slots.delete(key)
+      this.expiry.forget(key)
+    })
+  }
+
+  /** Items of the kv array that this transaction created and that are still live. */
+  private addedItems(transaction: Y.Transaction): Y.Item[] {
+    const added: Y.Item[] = []
+    transaction.afterState.forEach((afterClock, client) => {
+      const beforeClock = transaction.beforeState.get(client) ?? 0
+      if (afterClock <= beforeClock) return
+      const structs = this.doc.store.clients.get(client)
+      if (structs === undefined) return
+      for (let index = Y.findIndexSS(structs, beforeClock); index < structs.length; index++) {
+        const struct = structs[index]
+        if (struct instanceof Y.Item && struct.parent === this.array && !struct.deleted) added.push(struct)
+      }
+    })
+    return added
+  }
+
+  /**
+   * Indexes candidate items: each either becomes its key's winner or is a loser. Returns the
+   * live items that lost, for deletion. Records each touched key's previous slot in `before`.
+   */
+  private admit(items: Y.Item[], before: Map<string, Slot | undefined>): Y.Item[] {
+    const losers: Y.Item[] = []
+    for (const item of items) {
+      if (item.deleted) continue
+      const entry = this.parse(item)
+      if (entry === undefined) continue
+      this.clock.observe(entry.hlc)
+      const current = this.slots.get(entry.key)
+      if (current !== undefined && compareEntries(entry, item.id, current.entry, current.item.id) <= 0) {
+        losers.push(item)
+        continue
+      }
+      if (current !== undefined) losers.push(current.item)
+      if (!before.has(entry.key)) before.set(entry.key, current)
+      this.slots.set(entry.key, { item, entry })
+      this.winnerKeys.set(item, entry.key)
+      this.expiry.track(entry.key, entry.tombstone ? undefined : entry.expiresAt)
+    }
+    return losers
+  }
+
+  private parse(item: Y.Item): KvEntry | undefined {
+    const content = item.content
+    const entry = content instanceof Y.ContentBinary ? decodeEntry(content.content, item.id.client) : undefined
+    if (entry === undefined) {
+      this.onInvalidEntry?.({
+        client: item.id.client,
+        clock: item.id.clock,
+        reason: content instanceof Y.ContentBinary ? 'malformed entry bytes' : `unexpected content ${content.constructor.name}`,
+      })
+    }
+    return entry
+  }
+
+  private deleteLosers(losers: Y.Item[]): void {
+    const live = losers.filter((item) => !item.deleted)
+    if (live.length === 0) return
+    this.doc.transact((transaction) => {
+      for (const item of live) if (!item.deleted) item.delete(transaction)
+    }, KvOrigins.repair)
+  }
+
+  private emit(before: Map<string, Slot | undefined>, origin: KvChangeOrigin): void {
+    if (this.listeners.size === 0) return
+    const now = this.now()
+    const changes: KvChange[] = []
+    for (const [key, oldSlot] of before) {
+      const oldEntry = oldSlot?.entry
+      const newEntry = this.slots.get(key)?.entry
+      const wasVisible = visible(oldEntry, now)
+      const isVisible = visible(newEntry, now)
+      if (!wasVisible && !isVisible) continue
+      changes.push({
+        key,
+        value: isVisible ? decodeValue(newEntry.value!) : undefined,
+        oldValue: wasVisible ? decodeValue(oldEntry.value!) : undefined,
+        origin,
+      })
+    }
+    this.deliver(changes)
+  }
+
+  private announceExpired(keys: string[]): void {
+    const changes: KvChange[] = []
+    for (const key of keys) {
+      const entry = this.slots.get(key)?.entry
+      if (entry === undefined || entry.tombstone || entry.value === undefined) continue
+      changes.push({ key, value: undefined, oldValue: decodeValue(entry.value), origin: 'expired' })
+    }
+    this.deliver(changes)
+  }
+
+  private deliver(changes: KvChange[]): void {
+    if (changes.length === 0) return
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(changes)
+      } catch (error) {
+        // A failing subscriber must not break the document's bookkeeping or other subscribers.
+        queueMicrotask(() => {
+          throw error
+        })
+      }
+    }
+  }
+}
