@@ -1,0 +1,178 @@
+import { KvsyncError, isKvsyncError } from '@kvsync/shared'
+import type { DocStorage } from '@kvsync/shared'
+import { errorCode } from '../logger.js'
+import type { Logger } from '../logger.js'
+import { ServerDocument } from './server-document.js'
+import type { WriteQueue } from './write-queue.js'
+
+/** Options of {@link DocumentRegistry}. */
+export interface DocumentRegistryOptions {
+  readonly storage: DocStorage
+  readonly queue: WriteQueue
+  readonly logger: Logger
+  /** Unload a document this long after its last lease was released. */
+  readonly idleUnloadMs: number
+  /** Compact a document's stored updates once this many accumulated. */
+  readonly compactAfterUpdates: number
+}
+
+/**
+ * A claim on one document: keeps it loaded until released. Every `open` must be matched by one
+ * `release`, whether or not `ready` resolved.
+ */
+export interface DocumentLease {
+  readonly name: string
+  /**
+   * The loaded document. Rejects with a `KvsyncError`: `STORAGE_FAILED` (storage unreachable),
+   * `CORRUPT_DATA` (stored bytes unusable) or `STORE_CLOSED` (the registry is closing).
+   */
+  readonly ready: Promise<ServerDocument>
+  /** Gives the claim back. Idempotent. */
+  release(): void
+}
+
+interface Entry {
+  readonly name: string
+  readonly loading: Promise<ServerDocument>
+  leases: number
+  idleTimer: NodeJS.Timeout | undefined
+}
+
+/**
+ * Loads each store's document on first use and unloads it when idle, so memory stays bounded
+ * with many stores. Concurrent opens of one store share one load. An idle document is compacted
+ * before it is dropped; if it is opened again meanwhile, the in-memory copy is kept.
+ */
+export class DocumentRegistry {
+  readonly #options: DocumentRegistryOptions
+  readonly #entries = new Map<string, Entry>()
+  #closing: Promise<void> | undefined
+
+  constructor(options: DocumentRegistryOptions) {
+    this.#options = options
+  }
+
+  /** Number of documents loaded or loading. */
+  get size(): number {
+    return this.#entries.size
+  }
+
+  /** Whether `name` is loaded or loading. */
+  has(name: string): boolean {
+    return this.#entries.has(name)
+  }
+
+  /** Claims the document `name`, loading it from storage if needed. */
+  open(name: string): DocumentLease {
+    if (this.#closing !== undefined) {
+      const ready = Promise.reject(new KvsyncError('STORE_CLOSED', `cannot open ${JSON.stringify(name)}: the server is closing`))
+      return { name, ready, release() {} }
+    }
+    let entry = this.#entries.get(name)
+    if (entry === undefined) {
+      entry = { name, loading: this.#load(name), leases: 0, idleTimer: undefined }
+      this.#entries.set(name, entry)
+    }
+    const claimed = entry
+    claimed.leases++
+    clearTimeout(claimed.idleTimer)
+    claimed.idleTimer = undefined
+    let released = false
+    return {
+      name,
+      ready: claimed.loading,
+      release: () => {
+        if (released) return
+        released = true
+        this.#release(claimed)
+      },
+    }
+  }
+
+  /**
+   * Compacts and drops every document after the queued writes are done. New opens are refused
+   * from the first call on. Rejects with `PERSISTENCE_FAILED` if some updates could not be stored.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#closeAll()
+    return this.#closing
+  }
+
+  async #load(name: string): Promise<ServerDocument> {
+    const { storage, queue, logger, compactAfterUpdates } = this.#options
+    try {
+      const storedUpdates = await storage.loadUpdates(name)
+      const document = ServerDocument.load({ name, storedUpdates, queue, compactAfterUpdates, logger })
+      queue.noteLoaded(name, storedUpdates.length)
+      logger.debug('loaded', { doc: name, updates: storedUpdates.length })
+      return document
+    } catch (cause) {
+      this.#entries.delete(name)
+      const error = isKvsyncError(cause, 'CORRUPT_DATA')
+        ? cause
+        : new KvsyncError('STORAGE_FAILED', `cannot load ${JSON.stringify(name)} from storage`, { cause })
+      logger.error('loading a store failed', { doc: name, code: error.code, error: cause })
+      throw error
+    }
+  }
+
+  #release(entry: Entry): void {
+    entry.leases--
+    if (entry.leases > 0 || this.#closing !== undefined || this.#entries.get(entry.name) !== entry) return
+    entry.idleTimer = setTimeout(() => {
+      entry.idleTimer = undefined
+      void this.#unload(entry)
+    }, this.#options.idleUnloadMs)
+    // An idle document must not keep the process alive.
+    entry.idleTimer.unref()
+  }
+
+  async #unload(entry: Entry): Promise<void> {
+    let document: ServerDocument
+    try {
+      document = await entry.loading
+    } catch {
+      return
+    }
+    try {
+      await document.compact()
+    } catch (error) {
+      // Only a closing queue rejects; close() takes over this document.
+      this.#options.logger.debug('unload interrupted by close', { doc: entry.name, code: errorCode(error) })
+      return
+    }
+    // Opened again while compacting, or closing: keep the in-memory copy.
+    if (entry.leases > 0 || this.#closing !== undefined || this.#entries.get(entry.name) !== entry) return
+    this.#entries.delete(entry.name)
+    this.#options.queue.forget(entry.name)
+    document.destroy()
+    this.#options.logger.debug('unloaded', { doc: entry.name })
+  }
+
+  async #closeAll(): Promise<void> {
+    const entries = [...this.#entries.values()]
+    for (const entry of entries) clearTimeout(entry.idleTimer)
+    const documents: ServerDocument[] = []
+    await Promise.all(
+      entries.map(async (entry) => {
+        try {
+          documents.push(await entry.loading)
+        } catch {
+          // Never loaded: nothing to save.
+        }
+      }),
+    )
+    const compactions = documents.map((document) =>
+      document.compact().catch((error: unknown) => {
+        this.#options.logger.error('final compaction failed', { doc: document.name, code: errorCode(error), error })
+      }),
+    )
+    try {
+      await this.#options.queue.close()
+    } finally {
+      await Promise.all(compactions)
+      for (const document of documents) document.destroy()
+      this.#entries.clear()
+    }
+  }
+}

@@ -1,0 +1,180 @@
+import * as awarenessProtocol from 'y-protocols/awareness'
+import * as Y from 'yjs'
+import { KvsyncError } from '@kvsync/shared'
+import { awarenessMessage, updateMessage } from '../protocol/messages.js'
+import type { Logger } from '../logger.js'
+import type { WriteQueue } from './write-queue.js'
+
+/**
+ * Someone attached to a document who receives its broadcasts: a WebSocket connection today,
+ * possibly an SSE watcher or a scale-out bridge later. Peers are also the transaction origin of
+ * the updates and awareness changes they send, which is how the document knows whose they are.
+ */
+export interface DocumentPeer {
+  /** Sends one complete protocol message; must not throw. */
+  send(message: Uint8Array): void
+  /** Awareness client ids this peer announced; removed from the document when it leaves. */
+  readonly awarenessClients: Set<number>
+}
+
+/**
+ * Transaction origin of updates replayed from storage while loading: they are already stored,
+ * so they are neither persisted again nor broadcast.
+ */
+export const storageOrigin: unique symbol = Symbol('kvsync.storage')
+
+/** Options of {@link ServerDocument.load}. */
+export interface ServerDocumentOptions {
+  readonly name: string
+  /** The stored updates, oldest first. */
+  readonly storedUpdates: ReadonlyArray<Uint8Array>
+  readonly queue: WriteQueue
+  readonly compactAfterUpdates: number
+  readonly logger: Logger
+}
+
+/**
+ * One loaded store: its Y.Doc, its awareness, and the peers attached to it. Every update that
+ * changes the document (whoever applied it, except storage replay) is persisted exactly once
+ * through the write queue and broadcast to every peer, including the one that sent it.
+ */
+export class ServerDocument {
+  readonly name: string
+  readonly doc: Y.Doc
+  readonly awareness: awarenessProtocol.Awareness
+  readonly peers = new Set<DocumentPeer>()
+  readonly #queue: WriteQueue
+  readonly #logger: Logger
+  readonly #compactAfterUpdates: number
+  #updatesSinceCompaction: number
+  #destroyed = false
+
+  /**
+   * Builds a document from its stored updates. Throws a `KvsyncError` `CORRUPT_DATA` when a
+   * stored update cannot be applied.
+   */
+  static load(options: ServerDocumentOptions): ServerDocument {
+    return new ServerDocument(options)
+  }
+
+  private constructor(options: ServerDocumentOptions) {
+    this.name = options.name
+    this.#queue = options.queue
+    this.#logger = options.logger
+    this.#compactAfterUpdates = options.compactAfterUpdates
+    this.doc = new Y.Doc()
+    try {
+      Y.transact(
+        this.doc,
+        () => {
+          for (const update of options.storedUpdates) Y.applyUpdate(this.doc, update, storageOrigin)
+        },
+        storageOrigin,
+      )
+    } catch (cause) {
+      this.doc.destroy()
+      throw new KvsyncError('CORRUPT_DATA', `stored updates of ${JSON.stringify(this.name)} cannot be applied`, { cause })
+    }
+    this.#updatesSinceCompaction = options.storedUpdates.length
+    this.awareness = new awarenessProtocol.Awareness(this.doc)
+    // The server is not a participant: it must not announce a presence of its own.
+    this.awareness.setLocalState(null)
+    this.doc.on('update', this.#onUpdate)
+    this.awareness.on('update', this.#onAwarenessUpdate)
+    if (this.#updatesSinceCompaction >= this.#compactAfterUpdates) this.#compactInBackground()
+  }
+
+  /**
+   * Applies an update received from `origin`. Returns a promise that resolves once everything
+   * the document holds after this update is durable (even if the update was already known), which
+   * is what a durable acknowledgement to `origin` can wait for. Throws a `KvsyncError`
+   * `PROTOCOL_ERROR` when the bytes are not a valid Yjs update.
+   */
+  applyUpdate(update: Uint8Array, origin: DocumentPeer): Promise<void> {
+    try {
+      Y.applyUpdate(this.doc, update, origin)
+    } catch (cause) {
+      throw new KvsyncError('PROTOCOL_ERROR', `malformed update for ${JSON.stringify(this.name)}`, { cause })
+    }
+    return this.#queue.settled(this.name)
+  }
+
+  /** Applies an awareness update received from `origin`; throws `PROTOCOL_ERROR` on garbage. */
+  applyAwarenessUpdate(update: Uint8Array, origin: DocumentPeer): void {
+    try {
+      awarenessProtocol.applyAwarenessUpdate(this.awareness, update, origin)
+    } catch (cause) {
+      throw new KvsyncError('PROTOCOL_ERROR', `malformed awareness update for ${JSON.stringify(this.name)}`, { cause })
+    }
+  }
+
+  /** Detaches `peer` and removes the awareness states it announced, telling the other peers. */
+  removePeer(peer: DocumentPeer): void {
+    if (!this.peers.delete(peer) || this.#destroyed) return
+    const clients = [...peer.awarenessClients].filter((client) => this.awareness.states.has(client))
+    peer.awarenessClients.clear()
+    if (clients.length > 0) awarenessProtocol.removeAwarenessStates(this.awareness, clients, null)
+  }
+
+  /**
+   * Replaces the stored updates with one snapshot, after every queued append. Resolves to
+   * `false` when there was nothing to merge. Failures are retried by the queue.
+   */
+  compact(): Promise<boolean> {
+    this.#updatesSinceCompaction = 0
+    return this.#queue.compact(this.name, () => Y.encodeStateAsUpdate(this.doc))
+  }
+
+  /** Releases the Y.Doc and the awareness timer. Idempotent. */
+  destroy(): void {
+    if (this.#destroyed) return
+    this.#destroyed = true
+    this.doc.off('update', this.#onUpdate)
+    this.awareness.off('update', this.#onAwarenessUpdate)
+    this.awareness.destroy()
+    this.doc.destroy()
+    this.peers.clear()
+  }
+
+  readonly #onUpdate = (update: Uint8Array, origin: unknown): void => {
+    if (origin === storageOrigin) return
+    // Encoded once; every peer gets the same bytes.
+    const message = updateMessage(update)
+    for (const peer of this.peers) peer.send(message)
+    this.#queue.append(this.name, update).catch(() => {
+      // The queue logged the failure; the update stays in memory and in later snapshots.
+    })
+    this.#updatesSinceCompaction++
+    if (this.#updatesSinceCompaction >= this.#compactAfterUpdates) this.#compactInBackground()
+  }
+
+  readonly #onAwarenessUpdate = (
+    changes: { added: number[]; updated: number[]; removed: number[] },
+    origin: unknown,
+  ): void => {
+    if (this.#isPeer(origin)) {
+      for (const client of changes.added) origin.awarenessClients.add(client)
+      for (const client of changes.updated) origin.awarenessClients.add(client)
+      for (const client of changes.removed) origin.awarenessClients.delete(client)
+    }
+    // Echoed to the sender too: browsers cannot see protocol pings, and stock clients drop a
+    // socket that received nothing for 30 s.
+    const message = awarenessMessage(this.awareness, [...changes.added, ...changes.updated, ...changes.removed])
+    for (const peer of this.peers) peer.send(message)
+  }
+
+  #isPeer(origin: unknown): origin is DocumentPeer {
+    return this.peers.has(origin as DocumentPeer)
+  }
+
+  #compactInBackground(): void {
+    this.compact().then(
+      (compacted) => {
+        if (compacted) this.#logger.debug('compacted', { doc: this.name })
+      },
+      () => {
+        // Only a closing queue rejects; it logged what it dropped.
+      },
+    )
+  }
+}

@@ -1,0 +1,133 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { KvsyncError } from '@kvsync/shared'
+import type { DocStorage } from '@kvsync/shared'
+import { DocumentRegistry } from './documents/registry.js'
+import { WriteQueue } from './documents/write-queue.js'
+import { createRequestHandler } from './http/handler.js'
+import { createLineLogger, errorCode } from './logger.js'
+import { resolveOptions } from './options.js'
+import type { SyncServerOptions } from './options.js'
+import { MemoryDocStorage } from './storage/memory.js'
+import { SqliteDocStorage } from './storage/sqlite.js'
+import { WebSocketEndpoint } from './websocket/endpoint.js'
+
+/** Where a listening {@link SyncServer} can be reached. */
+export interface SyncServerAddress {
+  /** The host it listens on, as configured. */
+  readonly host: string
+  /** The real port (the chosen one when `port: 0` was asked for). */
+  readonly port: number
+  /** Base WebSocket URL, e.g. `ws://127.0.0.1:1234`; append `/<store name>`. */
+  readonly url: string
+}
+
+/** A kvsync sync server; see {@link createSyncServer}. */
+export interface SyncServer {
+  /**
+   * Starts accepting HTTP and WebSocket connections. Rejects with a `KvsyncError`
+   * `SERVER_ERROR` when the port cannot be bound, or `INVALID_OPTION` when called twice.
+   */
+  listen(): Promise<SyncServerAddress>
+  /**
+   * Graceful shutdown: stops accepting connections, closes clients with `going away` (1001),
+   * waits until queued updates are stored, compacts loaded stores, and closes the storage it
+   * opened itself. Idempotent. Rejects with `PERSISTENCE_FAILED` if some updates could not be
+   * stored.
+   */
+  close(): Promise<void>
+}
+
+/**
+ * Creates a sync server: a WebSocket endpoint speaking the y-websocket protocol (so stock
+ * `y-websocket` providers can sync any store) plus HTTP (`/healthz`, optional static files) on
+ * the same port. Nothing is bound until `listen()`.
+ *
+ * @example
+ * ```ts
+ * const server = createSyncServer({ port: 0, dataDir: './data' })
+ * const { url } = await server.listen()
+ * // clients connect to `${url}/prefs/user-42`
+ * await server.close()
+ * ```
+ */
+export function createSyncServer(options: SyncServerOptions = {}): SyncServer {
+  const config = resolveOptions(options)
+  const logger = options.logger ?? createLineLogger()
+  const ownedStorage: DocStorage | undefined =
+    config.storage === undefined ? (config.dataDir !== undefined ? new SqliteDocStorage({ dataDir: config.dataDir }) : new MemoryDocStorage()) : undefined
+  const storage = config.storage ?? (ownedStorage as DocStorage)
+  const queue = new WriteQueue({ storage, logger })
+  const registry = new DocumentRegistry({
+    storage,
+    queue,
+    logger,
+    idleUnloadMs: config.idleUnloadMs,
+    compactAfterUpdates: config.compactAfterUpdates,
+  })
+  const endpoint = new WebSocketEndpoint({
+    registry,
+    logger,
+    maxPayloadBytes: config.maxPayloadBytes,
+    pingIntervalMs: config.pingIntervalMs,
+    closeTimeoutMs: config.closeTimeoutMs,
+  })
+  const http = createServer(createRequestHandler({ logger, staticDir: config.staticDir }))
+  http.on('upgrade', (request, socket, head: Buffer) => endpoint.handleUpgrade(request, socket, head))
+
+  let listening: Promise<SyncServerAddress> | undefined
+  let closing: Promise<void> | undefined
+
+  const listen = (): Promise<SyncServerAddress> => {
+    if (closing !== undefined) return Promise.reject(new KvsyncError('INVALID_OPTION', 'this server was closed; create a new one'))
+    if (listening !== undefined) return Promise.reject(new KvsyncError('INVALID_OPTION', 'listen() was already called'))
+    listening = new Promise<SyncServerAddress>((resolve, reject) => {
+      const onError = (cause: Error): void => {
+        reject(new KvsyncError('SERVER_ERROR', `cannot listen on ${config.host}:${config.port} (${errorCode(cause) ?? cause.message})`, { cause }))
+      }
+      http.once('error', onError)
+      http.listen(config.port, config.host, () => {
+        http.off('error', onError)
+        http.on('error', (error) => logger.error('HTTP server error', { code: errorCode(error), error }))
+        const { port } = http.address() as AddressInfo
+        const address = { host: config.host, port, url: `ws://${formatHost(config.host)}:${port}` }
+        logger.debug('listening', { url: address.url })
+        resolve(address)
+      })
+    })
+    return listening
+  }
+
+  const shutDown = async (): Promise<void> => {
+    const httpClosed = http.listening ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve()
+    await endpoint.close()
+    let failure: unknown
+    try {
+      await registry.close()
+    } catch (error) {
+      failure = error
+      logger.error('some updates were not stored', { code: errorCode(error), error })
+    }
+    try {
+      await ownedStorage?.close?.()
+    } catch (error) {
+      failure ??= error
+      logger.error('closing storage failed', { code: errorCode(error), error })
+    }
+    await httpClosed
+    if (failure !== undefined) throw failure
+  }
+
+  return {
+    listen,
+    close: () => {
+      closing ??= shutDown()
+      return closing
+    },
+  }
+}
+
+/** IPv6 literals need brackets inside a URL. */
+function formatHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
+}

@@ -1,0 +1,127 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+import * as awarenessProtocol from 'y-protocols/awareness'
+import * as syncProtocol from 'y-protocols/sync'
+import * as Y from 'yjs'
+import { WebSocket } from 'ws'
+import { MessageType } from '@kvsync/shared'
+import { createSyncServer, silentLogger } from '../src/index.js'
+import type { SyncServer, SyncServerOptions } from '../src/index.js'
+
+/** A temporary directory removed by `teardown`. */
+export async function tempDir(prefix = 'kvsync-server-'): Promise<{ value: string; teardown: () => Promise<void> }> {
+  const value = await mkdtemp(join(tmpdir(), prefix))
+  return { value, teardown: () => rm(value, { recursive: true, force: true }) }
+}
+
+/** A listening server on a free port; `teardown` closes it (idempotent). */
+export async function startServer(options: SyncServerOptions = {}): Promise<{ server: SyncServer; url: string; port: number; teardown: () => Promise<void> }> {
+  const server = createSyncServer({ logger: silentLogger, closeTimeoutMs: 200, ...options, port: options.port ?? 0 })
+  const { url, port } = await server.listen()
+  return { server, url, port, teardown: () => server.close() }
+}
+
+/** One decoded message the server sent. */
+export interface Received {
+  readonly type: number
+  /** For sync messages: 0 step 1, 1 step 2, 2 update. */
+  readonly syncType?: number
+  readonly bytes: Uint8Array
+}
+
+/**
+ * A minimal y-websocket client over a raw `ws` socket, for tests that need to see (or forge)
+ * individual frames. Keeps a Y.Doc in sync like a stock provider would.
+ */
+export class RawClient {
+  readonly doc = new Y.Doc()
+  readonly awareness = new awarenessProtocol.Awareness(this.doc)
+  readonly received: Received[] = []
+  readonly socket: WebSocket
+  readonly closed: Promise<{ code: number; reason: string }>
+  readonly opened: Promise<void>
+
+  constructor(url: string, options: { sendStep1?: boolean } = {}) {
+    this.awareness.setLocalState(null)
+    this.socket = new WebSocket(url)
+    this.socket.binaryType = 'nodebuffer'
+    this.closed = new Promise((resolve) => {
+      this.socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() }))
+    })
+    this.opened = new Promise((resolve, reject) => {
+      this.socket.on('open', () => resolve())
+      this.socket.on('error', reject)
+    })
+    this.socket.on('message', (data: Buffer) => this.#onMessage(new Uint8Array(data)))
+    this.socket.on('open', () => {
+      if (options.sendStep1 === false) return
+      const encoder = encoding.createEncoder()
+      encoding.writeVarUint(encoder, MessageType.sync)
+      syncProtocol.writeSyncStep1(encoder, this.doc)
+      this.send(encoding.toUint8Array(encoder))
+    })
+    this.doc.on('update', (update: Uint8Array, origin: unknown) => {
+      if (origin === this) return
+      const encoder = encoding.createEncoder()
+      encoding.writeVarUint(encoder, MessageType.sync)
+      syncProtocol.writeUpdate(encoder, update)
+      this.send(encoding.toUint8Array(encoder))
+    })
+  }
+
+  /** The root map stock clients and these tests write to. */
+  get map(): Y.Map<unknown> {
+    return this.doc.getMap('kv')
+  }
+
+  /** Whether a sync step 2 arrived (the store was loaded and answered). */
+  get synced(): boolean {
+    return this.received.some((message) => message.type === MessageType.sync && message.syncType === syncProtocol.messageYjsSyncStep2)
+  }
+
+  send(bytes: Uint8Array): void {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(bytes)
+  }
+
+  /** Announces the local awareness state. */
+  setAwareness(state: Record<string, unknown>): void {
+    this.awareness.setLocalState(state)
+    const encoder = encoding.createEncoder()
+    encoding.writeVarUint(encoder, MessageType.awareness)
+    encoding.writeVarUint8Array(encoder, awarenessProtocol.encodeAwarenessUpdate(this.awareness, [this.doc.clientID]))
+    this.send(encoding.toUint8Array(encoder))
+  }
+
+  close(): Promise<{ code: number; reason: string }> {
+    this.socket.close()
+    return this.closed
+  }
+
+  #onMessage(data: Uint8Array): void {
+    const decoder = decoding.createDecoder(data)
+    const type = decoding.readVarUint(decoder)
+    if (type === MessageType.sync) {
+      const encoder = encoding.createEncoder()
+      encoding.writeVarUint(encoder, MessageType.sync)
+      const syncType = syncProtocol.readSyncMessage(decoder, encoder, this.doc, this)
+      this.received.push({ type, syncType, bytes: data })
+      if (encoding.length(encoder) > 1) this.send(encoding.toUint8Array(encoder))
+      return
+    }
+    if (type === MessageType.awareness) {
+      awarenessProtocol.applyAwarenessUpdate(this.awareness, decoding.readVarUint8Array(decoder), this)
+    }
+    this.received.push({ type, bytes: data })
+  }
+}
+
+/** Encodes a sync update message carrying `update`. */
+export function updateFrame(update: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, MessageType.sync)
+  syncProtocol.writeUpdate(encoder, update)
+  return encoding.toUint8Array(encoder)
+}
