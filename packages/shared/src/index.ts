@@ -19,3 +19,4 @@ export { ENTRY_FORMAT_VERSION, KV_ARRAY_NAME, compareEntries, decodeEntry, encod
 export type { KvEntry } from './kv/entry.js'
 export { KvOrigins, KvRegister } from './kv/register.js'
 export type { InvalidEntryReport, KvChange, KvChangeOrigin, KvRegisterOptions, KvSetOptions } from './kv/register.js'
+export type { DocStorage, DocStorageEntry } from './storage.js'

@@ -1,0 +1,91 @@
+import { KvsyncError, assertStoreName } from '@kvsync/shared'
+import { IndexedDbPersistence } from './storage/indexeddb.js'
+import { MemoryPersistence } from './storage/memory.js'
+import type { LocalPersistence } from './storage/types.js'
+import { Store } from './store.js'
+import type { BackoffOptions } from './sync/backoff.js'
+import type { WebSocketConstructor } from './sync/connection.js'
+
+/** Options of {@link openStore}. */
+export interface OpenStoreOptions {
+  /**
+   * Server base URL (`ws://host:port` or `wss://…`), or several tried in turn. The store name is
+   * appended as the path. Without it the store is local-only.
+   */
+  url?: string | readonly string[]
+  /** Token sent as `?token=` for servers that require auth. */
+  token?: string
+  /**
+   * Where the local copy lives: `'indexeddb'` (default where IndexedDB exists), `'memory'`
+   * (default elsewhere, e.g. Node), or a custom {@link LocalPersistence}.
+   */
+  persistence?: 'indexeddb' | 'memory' | LocalPersistence
+  /** WebSocket implementation. Default: the global `WebSocket`; in Node 20 pass `ws`'s export. */
+  WebSocket?: WebSocketConstructor
+  /** Reconnect backoff. Default: 250 ms doubling up to 15 s, with full jitter. */
+  backoff?: BackoffOptions
+  /** Largest encoded value accepted by `set`, in bytes. Default 1 MiB. */
+  maxValueBytes?: number
+  /** Local commits after which the stored update log is compacted into one snapshot. Default 200. */
+  compactAfter?: number
+  /** Clock for HLC timestamps and TTLs (tests). Default `Date.now`. */
+  now?: () => number
+}
+
+function choosePersistence(name: string, option: OpenStoreOptions['persistence']): Promise<LocalPersistence> | LocalPersistence {
+  if (typeof option === 'object' && option !== null) return option
+  const hasIndexedDb = typeof (globalThis as { indexedDB?: unknown }).indexedDB === 'object'
+  const kind = option ?? (hasIndexedDb ? 'indexeddb' : 'memory')
+  if (kind === 'memory') return new MemoryPersistence()
+  if (kind !== 'indexeddb') throw new KvsyncError('INVALID_OPTION', `persistence must be 'indexeddb', 'memory' or an object, got ${String(option)}`)
+  if (!hasIndexedDb) throw new KvsyncError('INVALID_OPTION', "persistence 'indexeddb' needs IndexedDB, which this environment lacks")
+  return IndexedDbPersistence.open(name)
+}
+
+function serverUrls(url: OpenStoreOptions['url']): string[] | undefined {
+  if (url === undefined) return undefined
+  const urls = typeof url === 'string' ? [url] : [...url]
+  if (urls.length === 0) throw new KvsyncError('INVALID_OPTION', 'url must not be an empty list')
+  for (const candidate of urls) {
+    if (typeof candidate !== 'string' || !/^wss?:\/\/[^/]+/.test(candidate)) {
+      throw new KvsyncError('INVALID_OPTION', `url must be a ws:// or wss:// URL, got ${JSON.stringify(candidate)}`)
+    }
+  }
+  return urls
+}
+
+/**
+ * Opens store `name`: loads its local copy, then syncs with the server in the background.
+ * Resolves once local data is readable; never waits for the network.
+ *
+ * @example
+ * ```ts
+ * const prefs = await openStore('prefs/user-42', { url: 'wss://sync.example.com' })
+ * await prefs.set('theme', 'dark')
+ * prefs.subscribe('theme', ({ value }) => applyTheme(value))
+ * ```
+ */
+export async function openStore(name: string, options: OpenStoreOptions = {}): Promise<Store> {
+  assertStoreName(name)
+  const urls = serverUrls(options.url)
+  const WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
+  if (urls !== undefined && WebSocketImpl === undefined) {
+    throw new KvsyncError('INVALID_OPTION', "no WebSocket implementation: pass { WebSocket } (in Node: import WebSocket from 'ws')")
+  }
+  const persistence = await choosePersistence(name, options.persistence)
+  const store = new Store({
+    name,
+    persistence,
+    sync: urls === undefined ? undefined : { urls, token: options.token, WebSocket: WebSocketImpl!, backoff: options.backoff },
+    now: options.now,
+    maxValueBytes: options.maxValueBytes,
+    compactAfter: options.compactAfter,
+  })
+  try {
+    await store.start()
+  } catch (error) {
+    await persistence.close()
+    throw error
+  }
+  return store
+}

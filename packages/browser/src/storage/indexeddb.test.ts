@@ -1,0 +1,68 @@
+import 'fake-indexeddb/auto'
+import { openDB } from 'idb'
+import { describe, expect, it } from 'vitest'
+import { openStore } from '../open-store.js'
+import { IDB_FORMAT_VERSION, IndexedDbPersistence, databaseName } from './indexeddb.js'
+
+// fake-indexeddb stands in for the browser here; e2e/ proves the same in real Chromium.
+let counter = 0
+const uniqueName = () => `idb-test/${Date.now()}-${counter++}`
+
+describe('IndexedDB persistence', () => {
+  it('keeps every committed write across reopen', async () => {
+    const name = uniqueName()
+    const first = await openStore(name, { persistence: 'indexeddb' })
+    await first.set('a', { nested: [1, 2, 3] })
+    await first.set('bytes', new Uint8Array([1, 2, 3]))
+    await first.set('when', new Date(86_400_000))
+    await first.delete('a')
+    await first.set('b', 'kept')
+    await first.close()
+    const second = await openStore(name, { persistence: 'indexeddb' })
+    expect(second.get('a')).toBeUndefined()
+    expect(second.get('b')).toBe('kept')
+    expect(second.get('bytes')).toEqual(new Uint8Array([1, 2, 3]))
+    expect(second.get('when')).toEqual(new Date(86_400_000))
+    await second.close()
+  })
+
+  it('compacts the update log into one snapshot without losing writes', async () => {
+    const name = uniqueName()
+    const store = await openStore(name, { persistence: 'indexeddb', compactAfter: 10 })
+    for (let i = 0; i < 35; i++) await store.set(`k${i}`, i)
+    await store.flush()
+    await store.close()
+    const db = await openDB(databaseName(name))
+    const stored = await db.count('updates')
+    db.close()
+    expect(stored).toBeLessThanOrEqual(11)
+    const reopened = await openStore(name, { persistence: 'indexeddb' })
+    expect(reopened.size).toBe(35)
+    await reopened.close()
+  })
+
+  it('refuses a database of a newer format and leaves it untouched', async () => {
+    const name = uniqueName()
+    const store = await openStore(name, { persistence: 'indexeddb' })
+    await store.set('precious', 1)
+    await store.close()
+    const db = await openDB(databaseName(name))
+    await db.put('meta', IDB_FORMAT_VERSION + 1, 'format')
+    db.close()
+    await expect(openStore(name, { persistence: 'indexeddb' })).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT' })
+    const check = await openDB(databaseName(name))
+    expect(await check.count('updates')).toBeGreaterThan(0)
+    check.close()
+  })
+
+  it('reports a corrupt record as CORRUPT_DATA and does not wipe it', async () => {
+    const name = uniqueName()
+    const persistence = await IndexedDbPersistence.open(name)
+    await persistence.append([new Uint8Array([255, 255, 255, 1, 2, 3])])
+    await persistence.close()
+    await expect(openStore(name, { persistence: 'indexeddb' })).rejects.toMatchObject({ code: 'CORRUPT_DATA' })
+    const check = await openDB(databaseName(name))
+    expect(await check.count('updates')).toBe(1)
+    check.close()
+  })
+})

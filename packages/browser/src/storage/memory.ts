@@ -1,0 +1,31 @@
+import type { LocalPersistence } from './types.js'
+
+/**
+ * Keeps updates in memory only: nothing survives the process. The default in Node and for
+ * tests; in a browser, for data that must not outlive the page.
+ */
+export class MemoryPersistence implements LocalPersistence {
+  private updates: Uint8Array[] = []
+
+  get storedCount(): number {
+    return this.updates.length
+  }
+
+  async load(): Promise<Uint8Array[]> {
+    return [...this.updates]
+  }
+
+  async append(updates: readonly Uint8Array[]): Promise<void> {
+    this.updates.push(...updates)
+  }
+
+  async compact(snapshot: () => Uint8Array): Promise<void> {
+    this.updates = [snapshot()]
+  }
+
+  async close(): Promise<void> {}
+
+  async destroy(): Promise<void> {
+    this.updates = []
+  }
+}
