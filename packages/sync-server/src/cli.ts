@@ -11,7 +11,7 @@ import { SQLITE_FILE_NAME } from './storage/sqlite.js'
 // while starting or running, 2 for bad arguments or an unusable directory.
 
 function exitWithUsageError(problem: string): never {
-  process.stderr.write(`kvsync-server: ${problem}\nRun "kvsync-server --help" for usage.\n`)
+  process.stderr.write(`kvsync-server: ${problem} (see kvsync-server --help)\n`)
   process.exit(2)
 }
 
