@@ -16,7 +16,7 @@
  * ```
  */
 export { createSyncServer } from './server.js'
-export type { SyncServer, SyncServerAddress } from './server.js'
+export type { SyncServer, SyncServerAddress, SyncServerStats } from './server.js'
 export type { SyncServerOptions } from './options.js'
 export type { Logger, LogFields } from './logger.js'
 export { createLineLogger, silentLogger } from './logger.js'

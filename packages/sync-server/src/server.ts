@@ -36,6 +36,16 @@ export interface SyncServer {
    * stored.
    */
   close(): Promise<void>
+  /** A snapshot of what the server holds right now. */
+  stats(): SyncServerStats
+}
+
+/** Counters returned by {@link SyncServer.stats}. */
+export interface SyncServerStats {
+  /** Open WebSocket connections. */
+  readonly connections: number
+  /** Stores loaded (or loading) in memory. */
+  readonly loadedStores: number
 }
 
 /**
@@ -124,6 +134,7 @@ export function createSyncServer(options: SyncServerOptions = {}): SyncServer {
       closing ??= shutDown()
       return closing
     },
+    stats: () => ({ connections: endpoint.connectionCount, loadedStores: registry.size }),
   }
 }
 

@@ -44,9 +44,9 @@ export class RawClient {
   readonly closed: Promise<{ code: number; reason: string }>
   readonly opened: Promise<void>
 
-  constructor(url: string, options: { sendStep1?: boolean } = {}) {
+  constructor(url: string, options: { sendStep1?: boolean; autoPong?: boolean } = {}) {
     this.awareness.setLocalState(null)
-    this.socket = new WebSocket(url)
+    this.socket = new WebSocket(url, { autoPong: options.autoPong ?? true })
     this.socket.binaryType = 'nodebuffer'
     this.closed = new Promise((resolve) => {
       this.socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() }))

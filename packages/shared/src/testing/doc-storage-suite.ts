@@ -21,9 +21,15 @@ function bytes(text: string): Uint8Array {
   return encoder.encode(text)
 }
 
+const hexDigits = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'))
+
 /** Hex strings compare the same whether an adapter returns `Uint8Array` or a subclass of it. */
 function hex(updates: ReadonlyArray<Uint8Array>): string[] {
-  return updates.map((update) => Array.from(update, (byte) => byte.toString(16).padStart(2, '0')).join(''))
+  return updates.map((update) => {
+    let text = ''
+    for (const byte of update) text += hexDigits[byte]
+    return text
+  })
 }
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {

@@ -3,6 +3,7 @@ import { realpath, stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { pipeline } from 'node:stream/promises'
+import { errorCode } from '../logger.js'
 import { contentTypeFor } from './content-types.js'
 
 /**
@@ -55,6 +56,11 @@ export async function serveStatic(root: string, request: IncomingMessage, respon
     response.end()
     return true
   }
-  await pipeline(createReadStream(realFile), response)
+  try {
+    await pipeline(createReadStream(realFile), response)
+  } catch (error) {
+    // The browser went away mid-download (navigation, reload): nothing to report.
+    if (errorCode(error) !== 'ERR_STREAM_PREMATURE_CLOSE') throw error
+  }
   return true
 }

@@ -1,0 +1,103 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import * as Y from 'yjs'
+import { CloseCodes, KvsyncError } from '@kvsync/shared'
+import type { DocStorage } from '@kvsync/shared'
+import { MemoryDocStorage } from '../src/index.js'
+import { RawClient, startServer, updateFrame } from './helpers.js'
+
+const cleanups: Array<() => Promise<unknown>> = []
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+function client(url: string, options?: ConstructorParameters<typeof RawClient>[1]): RawClient {
+  const raw = new RawClient(url, options)
+  cleanups.push(() => raw.close())
+  return raw
+}
+
+async function server(options: Parameters<typeof startServer>[0] = {}) {
+  const started = await startServer(options)
+  cleanups.push(started.teardown)
+  return started
+}
+
+/** A memory storage that counts loads and can fail them. */
+function countingStorage(): { storage: DocStorage; loads: string[]; failLoads: (fail: boolean) => void } {
+  const inner = new MemoryDocStorage()
+  const loads: string[] = []
+  let fail = false
+  const storage: DocStorage = {
+    loadUpdates: async (doc) => {
+      loads.push(doc)
+      if (fail) throw new KvsyncError('STORAGE_FAILED', 'database offline')
+      return inner.loadUpdates(doc)
+    },
+    appendUpdate: (doc, update) => inner.appendUpdate(doc, update),
+    appendUpdates: (batch) => inner.appendUpdates(batch),
+    compact: (doc, merged, count) => inner.compact(doc, merged, count),
+    listDocs: () => inner.listDocs(),
+    deleteDoc: (doc) => inner.deleteDoc(doc),
+  }
+  return { storage, loads, failLoads: (value) => (fail = value) }
+}
+
+describe('connection and document lifecycle', () => {
+  it('loads a store once for connections that arrive together', async () => {
+    const { storage, loads } = countingStorage()
+    const { url } = await server({ storage })
+    const clients = Array.from({ length: 5 }, () => client(`${url}/shared`))
+    await vi.waitFor(() => expect(clients.every((raw) => raw.synced)).toBe(true))
+    expect(loads).toEqual(['shared'])
+  })
+
+  it('closes with 4001 when the store cannot be loaded, and loads it on the next try', async () => {
+    const { storage, failLoads } = countingStorage()
+    const { url } = await server({ storage })
+    failLoads(true)
+    const failed = client(`${url}/flaky`)
+    expect((await failed.closed).code).toBe(CloseCodes.storageUnavailable.code)
+    failLoads(false)
+    const retried = client(`${url}/flaky`)
+    await vi.waitFor(() => expect(retried.synced).toBe(true))
+  })
+
+  it('keeps a store loaded while a connection remains and reloads it after an idle unload', async () => {
+    const { storage, loads } = countingStorage()
+    const { url, server: running } = await server({ storage, idleUnloadMs: 1 })
+    const stays = client(`${url}/kept`)
+    const leaves = new RawClient(`${url}/kept`)
+    await vi.waitFor(() => expect(stays.synced && leaves.synced).toBe(true))
+    await leaves.close()
+    stays.map.set('still', 'here')
+    const again = new RawClient(`${url}/kept`)
+    await vi.waitFor(() => expect(again.map.get('still')).toBe('here'))
+    expect(loads).toEqual(['kept'])
+    await again.close()
+    await stays.close()
+    await vi.waitFor(() => expect(running.stats()).toEqual({ connections: 0, loadedStores: 0 }))
+    const later = client(`${url}/kept`)
+    await vi.waitFor(() => expect(later.map.get('still')).toBe('here'))
+    expect(loads).toEqual(['kept', 'kept'])
+  })
+
+  it('drops a connection that stops answering pings', async () => {
+    const { url } = await server({ pingIntervalMs: 20 })
+    const silent = client(`${url}/ping`, { autoPong: false })
+    const lively = client(`${url}/ping`)
+    await vi.waitFor(() => expect(silent.synced && lively.synced).toBe(true))
+    expect((await silent.closed).code).toBe(1006)
+    expect(lively.socket.readyState).toBe(lively.socket.OPEN)
+  })
+
+  it('closes a connection that sends a frame above maxPayloadBytes with 1009', async () => {
+    const { url } = await server({ maxPayloadBytes: 1024 })
+    const a = client(`${url}/big`)
+    await vi.waitFor(() => expect(a.synced).toBe(true))
+    const writer = new Y.Doc()
+    writer.getMap('kv').set('blob', 'x'.repeat(4096))
+    a.send(updateFrame(Y.encodeStateAsUpdate(writer)))
+    expect((await a.closed).code).toBe(1009)
+  })
+})
