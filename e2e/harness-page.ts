@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises'
 import { extname, join, normalize } from 'node:path'
 import type { BrowserContext, Page } from '@playwright/test'
+import type { KvValue } from '@kvsync/browser'
 import type { RecordedEvent } from './harness/global.js'
 
 export type Entries = Array<[string, unknown]>
@@ -42,8 +43,10 @@ export class HarnessPage {
     )
   }
 
-  set(key: string, value: unknown): Promise<void> {
-    return this.page.evaluate(({ key, value }) => window.store.set(key, value), { key, value })
+  set(key: string, value: KvValue): Promise<void> {
+    // Typed `unknown` across evaluate: Playwright's argument types cannot unfold recursive KvValue.
+    const arg: { key: string; value: unknown } = { key, value }
+    return this.page.evaluate(({ key, value }) => window.store.set(key, value as KvValue), arg)
   }
 
   delete(key: string): Promise<void> {
@@ -99,7 +102,7 @@ export class HarnessPage {
       const [key, value] = cases[input]
       try {
         // The casts are the point: a JavaScript caller can pass anything.
-        await window.store.set(key as string, value)
+        await window.store.set(key as string, value as KvValue)
         return { threw: false, isKvsyncError: false }
       } catch (error) {
         const e = error as { name?: unknown; code?: unknown; message?: unknown }

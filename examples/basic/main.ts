@@ -1,6 +1,6 @@
 // A shared key-value editor: every window that opens the same store sees the same entries,
 // live, and keeps working offline. Plain DOM on purpose, so the kvsync calls stand out.
-import { isKvsyncError, openStore } from '@kvsync/browser'
+import { isKvsyncError, openStore, type KvValue } from '@kvsync/browser'
 
 function element<T extends HTMLElement>(id: string): T {
   const found = document.getElementById(id)
@@ -20,9 +20,10 @@ function showError(error: unknown): void {
 }
 
 /** "42" → 42, '{"a":1}' → { a: 1 }, anything that is not JSON stays a string. */
-function parseValue(text: string): unknown {
+function parseValue(text: string): KvValue {
   try {
-    return JSON.parse(text) as unknown
+    // JSON.parse yields only JSON values, a subset of KvValue.
+    return JSON.parse(text) as KvValue
   } catch {
     return text
   }
