@@ -15,8 +15,8 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-async function server(dataDir?: string, port = 0): Promise<{ server: SyncServer; url: string; port: number }> {
-  const instance = createSyncServer({ port, logger: silentLogger, closeTimeoutMs: 200, ...(dataDir ? { dataDir } : {}) })
+async function server(dataDir?: string, port = 0, sweepIntervalMs?: number): Promise<{ server: SyncServer; url: string; port: number }> {
+  const instance = createSyncServer({ port, logger: silentLogger, closeTimeoutMs: 200, ...(dataDir ? { dataDir } : {}), ...(sweepIntervalMs ? { sweepIntervalMs } : {}) })
   const address = await instance.listen()
   cleanups.push(() => instance.close())
   return { server: instance, url: address.url, port: address.port }
@@ -101,5 +101,32 @@ describe('sync through the server', () => {
     const store = await client('failover/x', [dead.url, url] as never)
     await store.whenSynced()
     expect(store.status).toBe('synced')
+  })
+
+  it('has the server sweep expired entries into tombstones that reach every client', async () => {
+    const { url } = await server(undefined, 0, 25)
+    const writer = await client('ttl/sweep', url)
+    const reader = await client('ttl/sweep', url)
+    await Promise.all([writer.whenSynced(), reader.whenSynced()])
+    const expired: string[] = []
+    reader.subscribe((event) => {
+      if (event.origin === 'expired') expired.push(event.key)
+    })
+    await writer.set('session', 'token', { ttl: 100 })
+    await writer.set('keep', 'forever')
+    await vi.waitFor(() => expect(reader.get('session')).toBe('token'))
+    await vi.waitFor(() => expect(expired).toEqual(['session']))
+    expect(reader.get('session')).toBeUndefined()
+    // The sweep's tombstone replaces the value in every replica's document.
+    const observer = new Y.Doc()
+    const provider = new WebsocketProvider(url, 'ttl/sweep', observer, { WebSocketPolyfill: WebSocket as never, disableBc: true })
+    cleanups.push(() => {
+      provider.destroy()
+      observer.destroy()
+    })
+    const view = new KvRegister(observer)
+    cleanups.push(() => view.destroy())
+    await vi.waitFor(() => expect(view.entry('session')?.tombstone).toBe(true))
+    expect(view.get('keep')).toBe('forever')
   })
 })

@@ -22,6 +22,13 @@ export interface SyncServerOptions {
   readonly idleUnloadMs?: number
   /** Merge a store's stored updates into one snapshot once this many accumulated. Default `500`. */
   readonly compactAfterUpdates?: number
+  /** How often loaded stores are swept of expired entries and old tombstones. Default `60_000` ms. */
+  readonly sweepIntervalMs?: number
+  /**
+   * How long a delete's tombstone is kept. A client offline for longer that still holds an
+   * older concurrent write can bring it back (docs/semantics.md). Default 30 days.
+   */
+  readonly tombstoneRetentionMs?: number
   /** Largest WebSocket frame accepted; larger ones close the connection (1009). Default 16 MiB. */
   readonly maxPayloadBytes?: number
   /** Ping interval; connections that miss a pong for a whole interval are dropped. Default `30_000` ms. */
@@ -41,6 +48,8 @@ export interface ResolvedOptions {
   readonly staticDir: string | undefined
   readonly idleUnloadMs: number
   readonly compactAfterUpdates: number
+  readonly sweepIntervalMs: number
+  readonly tombstoneRetentionMs: number
   readonly maxPayloadBytes: number
   readonly pingIntervalMs: number
   readonly closeTimeoutMs: number
@@ -63,6 +72,8 @@ export function resolveOptions(options: SyncServerOptions): ResolvedOptions {
     staticDir: options.staticDir,
     idleUnloadMs: nonNegativeInteger('idleUnloadMs', options.idleUnloadMs, 30_000),
     compactAfterUpdates: positiveInteger('compactAfterUpdates', options.compactAfterUpdates, 500),
+    sweepIntervalMs: positiveInteger('sweepIntervalMs', options.sweepIntervalMs, 60_000),
+    tombstoneRetentionMs: positiveInteger('tombstoneRetentionMs', options.tombstoneRetentionMs, 30 * 24 * 3600 * 1000),
     maxPayloadBytes: positiveInteger('maxPayloadBytes', options.maxPayloadBytes, 16 * 1024 * 1024),
     pingIntervalMs: positiveInteger('pingIntervalMs', options.pingIntervalMs, 30_000),
     closeTimeoutMs: nonNegativeInteger('closeTimeoutMs', options.closeTimeoutMs, 2_000),

@@ -74,6 +74,8 @@ export function createSyncServer(options: SyncServerOptions = {}): SyncServer {
     logger,
     idleUnloadMs: config.idleUnloadMs,
     compactAfterUpdates: config.compactAfterUpdates,
+    sweepIntervalMs: config.sweepIntervalMs,
+    tombstoneRetentionMs: config.tombstoneRetentionMs,
   })
   const endpoint = new WebSocketEndpoint({
     registry,

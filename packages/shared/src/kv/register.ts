@@ -303,7 +303,8 @@ export class KvRegister {
       if (structs === undefined) return
       for (let index = Y.findIndexSS(structs, beforeClock); index < structs.length; index++) {
         const struct = structs[index]
-        if (struct instanceof Y.Item && struct.parent === this.array && !struct.deleted) added.push(struct)
+        // parentSub !== null: a map-style item some other client put under the same root name.
+        if (struct instanceof Y.Item && struct.parent === this.array && struct.parentSub === null && !struct.deleted) added.push(struct)
       }
     })
     return added

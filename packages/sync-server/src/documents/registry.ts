@@ -14,6 +14,10 @@ export interface DocumentRegistryOptions {
   readonly idleUnloadMs: number
   /** Compact a document's stored updates once this many accumulated. */
   readonly compactAfterUpdates: number
+  /** Sweep loaded documents (expired entries, old tombstones) this often. */
+  readonly sweepIntervalMs: number
+  /** Drop tombstones older than this (see docs/semantics.md, "tombstone retention"). */
+  readonly tombstoneRetentionMs: number
 }
 
 /**
@@ -46,10 +50,30 @@ interface Entry {
 export class DocumentRegistry {
   readonly #options: DocumentRegistryOptions
   readonly #entries = new Map<string, Entry>()
+  readonly #loaded = new Set<ServerDocument>()
+  readonly #sweepTimer: NodeJS.Timeout
   #closing: Promise<void> | undefined
 
   constructor(options: DocumentRegistryOptions) {
     this.#options = options
+    this.#sweepTimer = setInterval(() => this.sweepAll(), options.sweepIntervalMs)
+    this.#sweepTimer.unref()
+  }
+
+  /** Sweeps every loaded document now; returns the totals. */
+  sweepAll(): { expired: number; purged: number } {
+    const totals = { expired: 0, purged: 0 }
+    for (const document of this.#loaded) {
+      try {
+        const { expired, purged } = document.sweep(this.#options.tombstoneRetentionMs)
+        totals.expired += expired
+        totals.purged += purged
+      } catch (error) {
+        this.#options.logger.error('sweep failed', { doc: document.name, code: errorCode(error), error })
+      }
+    }
+    if (totals.expired + totals.purged > 0) this.#options.logger.debug('swept', totals)
+    return totals
   }
 
   /** Number of documents loaded or loading. */
@@ -104,6 +128,8 @@ export class DocumentRegistry {
       const storedUpdates = await storage.loadUpdates(name)
       const document = ServerDocument.load({ name, storedUpdates, queue, compactAfterUpdates, logger })
       queue.noteLoaded(name, storedUpdates.length)
+      this.#loaded.add(document)
+      document.sweep(this.#options.tombstoneRetentionMs)
       logger.debug('loaded', { doc: name, updates: storedUpdates.length })
       return document
     } catch (cause) {
@@ -144,12 +170,14 @@ export class DocumentRegistry {
     // Opened again while compacting, or closing: keep the in-memory copy.
     if (entry.leases > 0 || this.#closing !== undefined || this.#entries.get(entry.name) !== entry) return
     this.#entries.delete(entry.name)
+    this.#loaded.delete(document)
     this.#options.queue.forget(entry.name)
     document.destroy()
     this.#options.logger.debug('unloaded', { doc: entry.name })
   }
 
   async #closeAll(): Promise<void> {
+    clearInterval(this.#sweepTimer)
     const entries = [...this.#entries.values()]
     for (const entry of entries) clearTimeout(entry.idleTimer)
     const documents: ServerDocument[] = []
@@ -173,6 +201,7 @@ export class DocumentRegistry {
       await Promise.all(compactions)
       for (const document of documents) document.destroy()
       this.#entries.clear()
+      this.#loaded.clear()
     }
   }
 }

@@ -1,6 +1,6 @@
 import * as awarenessProtocol from 'y-protocols/awareness'
 import * as Y from 'yjs'
-import { KvsyncError } from '@kvsync/shared'
+import { KvRegister, KvsyncError } from '@kvsync/shared'
 import { awarenessMessage, updateMessage } from '../protocol/messages.js'
 import type { Logger } from '../logger.js'
 import type { WriteQueue } from './write-queue.js'
@@ -43,6 +43,12 @@ export class ServerDocument {
   readonly doc: Y.Doc
   readonly awareness: awarenessProtocol.Awareness
   readonly peers = new Set<DocumentPeer>()
+  /**
+   * The key-value view of the document: the server resolves conflicts like every client (so
+   * superseded entries are deleted here once, for everyone) and sweeps expired entries and old
+   * tombstones.
+   */
+  readonly register: KvRegister
   readonly #queue: WriteQueue
   readonly #logger: Logger
   readonly #compactAfterUpdates: number
@@ -81,6 +87,11 @@ export class ServerDocument {
     this.awareness.setLocalState(null)
     this.doc.on('update', this.#onUpdate)
     this.awareness.on('update', this.#onAwarenessUpdate)
+    // Created after the update listener: repairs it makes while indexing are stored and sent.
+    this.register = new KvRegister(this.doc, {
+      onInvalidEntry: (report) =>
+        this.#logger.warn('ignored a malformed entry', { doc: this.name, code: 'CORRUPT_DATA', client: report.client, clock: report.clock, reason: report.reason }),
+    })
     if (this.#updatesSinceCompaction >= this.#compactAfterUpdates) this.#compactInBackground()
   }
 
@@ -125,10 +136,20 @@ export class ServerDocument {
     return this.#queue.compact(this.name, () => Y.encodeStateAsUpdate(this.doc))
   }
 
+  /**
+   * Replaces expired entries by tombstones and drops tombstones older than `tombstoneRetentionMs`
+   * (see docs/semantics.md). The resulting update is stored and broadcast like any other.
+   */
+  sweep(tombstoneRetentionMs: number): { expired: number; purged: number } {
+    if (this.#destroyed) return { expired: 0, purged: 0 }
+    return { expired: this.register.sweepExpired(), purged: this.register.purgeTombstones(tombstoneRetentionMs) }
+  }
+
   /** Releases the Y.Doc and the awareness timer. Idempotent. */
   destroy(): void {
     if (this.#destroyed) return
     this.#destroyed = true
+    this.register.destroy()
     this.doc.off('update', this.#onUpdate)
     this.awareness.off('update', this.#onAwarenessUpdate)
     this.awareness.destroy()
