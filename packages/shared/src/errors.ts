@@ -22,6 +22,8 @@ export type KvsyncErrorCode =
   | 'SERVER_ERROR'
   | 'CONFIG_INVALID'
   | 'STORAGE_FAILED'
+  | 'SLOW_CONSUMER'
+  | 'TOO_MANY_CONNECTIONS'
 
 const errorCodes: ReadonlySet<string> = new Set<KvsyncErrorCode>([
   'INVALID_KEY',
@@ -43,6 +45,8 @@ const errorCodes: ReadonlySet<string> = new Set<KvsyncErrorCode>([
   'SERVER_ERROR',
   'CONFIG_INVALID',
   'STORAGE_FAILED',
+  'SLOW_CONSUMER',
+  'TOO_MANY_CONNECTIONS',
 ])
 
 /** The one error class of kvsync. `code` says what went wrong; `cause` keeps the original error. */

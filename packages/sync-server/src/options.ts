@@ -1,5 +1,6 @@
 import { KvsyncError } from '@kvsync/shared'
 import type { DocStorage } from '@kvsync/shared'
+import type { AuthOptions } from './auth/authenticator.js'
 import type { Logger } from './logger.js'
 
 /** Options of {@link createSyncServer}. Every field is optional. */
@@ -29,8 +30,42 @@ export interface SyncServerOptions {
    * older concurrent write can bring it back (docs/semantics.md). Default 30 days.
    */
   readonly tombstoneRetentionMs?: number
-  /** Largest WebSocket frame accepted; larger ones close the connection (1009). Default 16 MiB. */
+  /**
+   * Largest message (WebSocket frame) accepted. A larger one closes the connection with 4413
+   * (after a coded `MESSAGE_TOO_LARGE` error to kvsync clients); one more than twice as large
+   * (or 1 MiB more) is refused by ws itself with 1009 before it is buffered. Also bounds the
+   * updates a store keeps waiting for missing dependencies. Default 16 MiB.
+   */
   readonly maxPayloadBytes?: number
+  /**
+   * Token verification. Without `auth.secret` / `auth.publicKey` the server runs in **open
+   * mode**: anyone who can connect may read and write every store. Open mode is refused on a
+   * non-loopback `host` unless `insecure` is set.
+   */
+  readonly auth?: AuthOptions
+  /** Allow open mode (no auth) on a non-loopback host. Default `false`. */
+  readonly insecure?: boolean
+  /** Most WebSocket connections at once; more are closed with 4004. Default `10_000`. */
+  readonly maxConnections?: number
+  /** Sustained messages per second one connection may send (token bucket). Default `500`. */
+  readonly messageRate?: number
+  /** Burst of messages one connection may send above the rate. Default `2_000`. */
+  readonly messageBurst?: number
+  /**
+   * Bytes a connection may have waiting in its send buffer (a slow reader) before it is closed
+   * with 4003 instead of buffering more. Default 16 MiB.
+   */
+  readonly maxBufferedBytes?: number
+  /** Largest awareness update (all states in one message). Default 64 KiB. */
+  readonly maxAwarenessBytes?: number
+  /** Most awareness client ids one connection may announce. Default `8`. */
+  readonly maxAwarenessClients?: number
+  /**
+   * How long a refused connection (bad token, forbidden or invalid store) waits for the client's
+   * first frame: a kvsync client sends `hello` first and then gets a coded error before the
+   * close. Default `1_000` ms.
+   */
+  readonly rejectGraceMs?: number
   /** Ping interval; connections that miss a pong for a whole interval are dropped. Default `30_000` ms. */
   readonly pingIntervalMs?: number
   /** How long `close()` waits for clients to acknowledge the close before dropping them. Default `2_000` ms. */
@@ -53,6 +88,15 @@ export interface ResolvedOptions {
   readonly maxPayloadBytes: number
   readonly pingIntervalMs: number
   readonly closeTimeoutMs: number
+  readonly auth: AuthOptions
+  readonly insecure: boolean
+  readonly maxConnections: number
+  readonly messageRate: number
+  readonly messageBurst: number
+  readonly maxBufferedBytes: number
+  readonly maxAwarenessBytes: number
+  readonly maxAwarenessClients: number
+  readonly rejectGraceMs: number
 }
 
 /** Applies defaults; throws a `KvsyncError` `INVALID_OPTION` naming the first bad option. */
@@ -77,7 +121,22 @@ export function resolveOptions(options: SyncServerOptions): ResolvedOptions {
     maxPayloadBytes: positiveInteger('maxPayloadBytes', options.maxPayloadBytes, 16 * 1024 * 1024),
     pingIntervalMs: positiveInteger('pingIntervalMs', options.pingIntervalMs, 30_000),
     closeTimeoutMs: nonNegativeInteger('closeTimeoutMs', options.closeTimeoutMs, 2_000),
+    auth: options.auth ?? {},
+    insecure: options.insecure === true,
+    maxConnections: positiveInteger('maxConnections', options.maxConnections, 10_000),
+    messageRate: positiveInteger('messageRate', options.messageRate, 500),
+    messageBurst: positiveInteger('messageBurst', options.messageBurst, 2_000),
+    maxBufferedBytes: positiveInteger('maxBufferedBytes', options.maxBufferedBytes, 16 * 1024 * 1024),
+    maxAwarenessBytes: positiveInteger('maxAwarenessBytes', options.maxAwarenessBytes, 64 * 1024),
+    maxAwarenessClients: positiveInteger('maxAwarenessClients', options.maxAwarenessClients, 8),
+    rejectGraceMs: nonNegativeInteger('rejectGraceMs', options.rejectGraceMs, 1_000),
   }
+}
+
+/** Whether `host` only accepts connections from this machine. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host
+  return bare === 'localhost' || bare === '::1' || /^127(\.\d{1,3}){3}$/.test(bare)
 }
 
 function nonNegativeInteger(name: string, value: number | undefined, fallback: number): number {

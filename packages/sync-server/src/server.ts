@@ -1,12 +1,14 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { KvsyncError } from '@kvsync/shared'
+import { KvsyncError, isKvsyncError } from '@kvsync/shared'
 import type { DocStorage } from '@kvsync/shared'
+import { Authenticator } from './auth/authenticator.js'
 import { DocumentRegistry } from './documents/registry.js'
 import { WriteQueue } from './documents/write-queue.js'
 import { createRequestHandler } from './http/handler.js'
 import { createLineLogger, errorCode } from './logger.js'
-import { resolveOptions } from './options.js'
+import { createServerMetrics } from './metrics/server-metrics.js'
+import { isLoopbackHost, resolveOptions } from './options.js'
 import type { SyncServerOptions } from './options.js'
 import { MemoryDocStorage } from './storage/memory.js'
 import { SqliteDocStorage } from './storage/sqlite.js'
@@ -48,6 +50,12 @@ export interface SyncServerStats {
   readonly loadedStores: number
 }
 
+/** What a running server exposes beyond its {@link SyncServer} API. */
+export interface SyncServerInternals {
+  /** Prometheus text, as `GET /metrics` returns it. */
+  metricsText(): string
+}
+
 /**
  * Creates a sync server: a WebSocket endpoint speaking the y-websocket protocol (so stock
  * `y-websocket` providers can sync any store) plus HTTP (`/healthz`, optional static files) on
@@ -61,31 +69,71 @@ export interface SyncServerStats {
  * await server.close()
  * ```
  */
-export function createSyncServer(options: SyncServerOptions = {}): SyncServer {
+export function createSyncServer(options: SyncServerOptions = {}): SyncServer & SyncServerInternals {
   const config = resolveOptions(options)
   const logger = options.logger ?? createLineLogger()
+  const authenticator = new Authenticator(config.auth)
+  if (authenticator.open && !isLoopbackHost(config.host) && !config.insecure) {
+    throw new KvsyncError(
+      'INVALID_OPTION',
+      `refusing to listen on ${config.host} without auth: anyone could read and write every store. Configure auth (a secret or a public key), listen on loopback, or pass insecure: true`,
+    )
+  }
   const ownedStorage: DocStorage | undefined =
     config.storage === undefined ? (config.dataDir !== undefined ? new SqliteDocStorage({ dataDir: config.dataDir }) : new MemoryDocStorage()) : undefined
   const storage = config.storage ?? (ownedStorage as DocStorage)
-  const queue = new WriteQueue({ storage, logger })
-  const registry = new DocumentRegistry({
+  let endpoint: WebSocketEndpoint | undefined
+  let registry: DocumentRegistry | undefined
+  let queue: WriteQueue | undefined
+  const metrics = createServerMetrics({
+    connections: () => endpoint?.connectionCount ?? 0,
+    loadedStores: () => registry?.size ?? 0,
+    pendingWrites: () => queue?.pendingJobs ?? 0,
+  })
+  queue = new WriteQueue({
+    storage,
+    logger,
+    onWritten: (_kind, seconds) => metrics.persistSeconds.observe(seconds),
+    onFailed: (error) => metrics.errors.inc({ code: isKvsyncError(error) ? error.code : 'STORAGE_FAILED' }),
+  })
+  registry = new DocumentRegistry({
     storage,
     queue,
     logger,
+    metrics,
     idleUnloadMs: config.idleUnloadMs,
     compactAfterUpdates: config.compactAfterUpdates,
     sweepIntervalMs: config.sweepIntervalMs,
     tombstoneRetentionMs: config.tombstoneRetentionMs,
+    maxPendingBytes: config.maxPayloadBytes,
   })
-  const endpoint = new WebSocketEndpoint({
+  endpoint = new WebSocketEndpoint({
     registry,
     logger,
-    maxPayloadBytes: config.maxPayloadBytes,
+    authenticator,
+    metrics,
+    maxConnections: config.maxConnections,
+    rejectGraceMs: config.rejectGraceMs,
     pingIntervalMs: config.pingIntervalMs,
     closeTimeoutMs: config.closeTimeoutMs,
+    limits: {
+      maxMessageBytes: config.maxPayloadBytes,
+      messageRate: config.messageRate,
+      messageBurst: config.messageBurst,
+      maxBufferedBytes: config.maxBufferedBytes,
+      maxAwarenessBytes: config.maxAwarenessBytes,
+      maxAwarenessClients: config.maxAwarenessClients,
+    },
   })
-  const http = createServer(createRequestHandler({ logger, staticDir: config.staticDir }))
-  http.on('upgrade', (request, socket, head: Buffer) => endpoint.handleUpgrade(request, socket, head))
+  const notReady = (): string | undefined => {
+    if (closing !== undefined) return 'shutting down'
+    if (!http.listening) return 'not listening'
+    return undefined
+  }
+  const http = createServer(createRequestHandler({ logger, staticDir: config.staticDir, authenticator, metrics, notReady }))
+  const wsEndpoint = endpoint
+  const documents = registry
+  http.on('upgrade', (request, socket, head: Buffer) => wsEndpoint.handleUpgrade(request, socket, head))
 
   let listening: Promise<SyncServerAddress> | undefined
   let closing: Promise<void> | undefined
@@ -104,6 +152,9 @@ export function createSyncServer(options: SyncServerOptions = {}): SyncServer {
         const { port } = http.address() as AddressInfo
         const address = { host: config.host, port, url: `ws://${formatHost(config.host)}:${port}` }
         logger.debug('listening', { url: address.url })
+        if (authenticator.open) {
+          logger.warn('open mode: no auth configured, every client may read and write every store', { host: config.host, loopbackOnly: isLoopbackHost(config.host) })
+        }
         resolve(address)
       })
     })
@@ -112,10 +163,10 @@ export function createSyncServer(options: SyncServerOptions = {}): SyncServer {
 
   const shutDown = async (): Promise<void> => {
     const httpClosed = http.listening ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve()
-    await endpoint.close()
+    await wsEndpoint.close()
     let failure: unknown
     try {
-      await registry.close()
+      await documents.close()
     } catch (error) {
       failure = error
       logger.error('some updates were not stored', { code: errorCode(error), error })
@@ -136,7 +187,8 @@ export function createSyncServer(options: SyncServerOptions = {}): SyncServer {
       closing ??= shutDown()
       return closing
     },
-    stats: () => ({ connections: endpoint.connectionCount, loadedStores: registry.size }),
+    stats: () => ({ connections: wsEndpoint.connectionCount, loadedStores: documents.size }),
+    metricsText: () => metrics.registry.render(),
   }
 }
 

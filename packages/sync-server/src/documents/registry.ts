@@ -2,6 +2,7 @@ import { KvsyncError, isKvsyncError } from '@kvsync/shared'
 import type { DocStorage } from '@kvsync/shared'
 import { errorCode } from '../logger.js'
 import type { Logger } from '../logger.js'
+import type { ServerMetrics } from '../metrics/server-metrics.js'
 import { ServerDocument } from './server-document.js'
 import type { WriteQueue } from './write-queue.js'
 
@@ -18,6 +19,9 @@ export interface DocumentRegistryOptions {
   readonly sweepIntervalMs: number
   /** Drop tombstones older than this (see docs/semantics.md, "tombstone retention"). */
   readonly tombstoneRetentionMs: number
+  /** Bound on a document's updates waiting for missing dependencies; see `ServerDocument`. */
+  readonly maxPendingBytes: number
+  readonly metrics?: ServerMetrics
 }
 
 /**
@@ -123,13 +127,14 @@ export class DocumentRegistry {
   }
 
   async #load(name: string): Promise<ServerDocument> {
-    const { storage, queue, logger, compactAfterUpdates } = this.#options
+    const { storage, queue, logger, compactAfterUpdates, maxPendingBytes, metrics } = this.#options
     try {
       const storedUpdates = await storage.loadUpdates(name)
-      const document = ServerDocument.load({ name, storedUpdates, queue, compactAfterUpdates, logger })
+      const document = ServerDocument.load({ name, storedUpdates, queue, compactAfterUpdates, logger, maxPendingBytes, ...(metrics !== undefined ? { metrics } : {}) })
       queue.noteLoaded(name, storedUpdates.length)
       this.#loaded.add(document)
       document.sweep(this.#options.tombstoneRetentionMs)
+      metrics?.storesLoaded.inc()
       logger.debug('loaded', { doc: name, updates: storedUpdates.length })
       return document
     } catch (cause) {
@@ -137,6 +142,7 @@ export class DocumentRegistry {
       const error = isKvsyncError(cause, 'CORRUPT_DATA')
         ? cause
         : new KvsyncError('STORAGE_FAILED', `cannot load ${JSON.stringify(name)} from storage`, { cause })
+      metrics?.errors.inc({ code: error.code })
       logger.error('loading a store failed', { doc: name, code: error.code, error: cause })
       throw error
     }
@@ -173,6 +179,7 @@ export class DocumentRegistry {
     this.#loaded.delete(document)
     this.#options.queue.forget(entry.name)
     document.destroy()
+    this.#options.metrics?.storesUnloaded.inc()
     this.#options.logger.debug('unloaded', { doc: entry.name })
   }
 

@@ -3,6 +3,7 @@ import * as Y from 'yjs'
 import { KvRegister, KvsyncError } from '@kvsync/shared'
 import { awarenessMessage, updateMessage } from '../protocol/messages.js'
 import type { Logger } from '../logger.js'
+import type { ServerMetrics } from '../metrics/server-metrics.js'
 import type { WriteQueue } from './write-queue.js'
 
 /**
@@ -31,6 +32,25 @@ export interface ServerDocumentOptions {
   readonly queue: WriteQueue
   readonly compactAfterUpdates: number
   readonly logger: Logger
+  /**
+   * Bytes of updates the document may hold waiting for missing dependencies (Yjs "pending
+   * structs"). Honest clients send updates in causal order, so pending data only grows with
+   * hostile input; past this bound it is dropped and the sender is refused.
+   */
+  readonly maxPendingBytes: number
+  readonly metrics?: ServerMetrics
+}
+
+/** What {@link ServerDocument.applyUpdate} did. */
+export interface AppliedUpdate {
+  /** Resolves once everything the document holds after the update is durable. */
+  readonly durable: Promise<void>
+  /**
+   * End clocks (client id → clock) of the structs the update carried, clipped to what the
+   * document integrated: "every update of client C below clock K is in the document". Structs
+   * left waiting for missing dependencies are not included: they are not stored yet.
+   */
+  readonly clocks: ReadonlyMap<number, number>
 }
 
 /**
@@ -52,6 +72,10 @@ export class ServerDocument {
   readonly #queue: WriteQueue
   readonly #logger: Logger
   readonly #compactAfterUpdates: number
+  readonly #maxPendingBytes: number
+  readonly #metrics: ServerMetrics | undefined
+  /** Updates applied since the last broadcast; merged into one frame (see #onUpdate). */
+  #outgoing: Uint8Array[] = []
   #updatesSinceCompaction: number
   #destroyed = false
 
@@ -68,6 +92,8 @@ export class ServerDocument {
     this.#queue = options.queue
     this.#logger = options.logger
     this.#compactAfterUpdates = options.compactAfterUpdates
+    this.#maxPendingBytes = options.maxPendingBytes
+    this.#metrics = options.metrics
     this.doc = new Y.Doc()
     try {
       Y.transact(
@@ -96,17 +122,41 @@ export class ServerDocument {
   }
 
   /**
-   * Applies an update received from `origin`. Returns a promise that resolves once everything
-   * the document holds after this update is durable (even if the update was already known), which
-   * is what a durable acknowledgement to `origin` can wait for. Throws a `KvsyncError`
-   * `PROTOCOL_ERROR` when the bytes are not a valid Yjs update.
+   * Applies an update received from `origin`; see {@link AppliedUpdate}. `durable` resolves even
+   * if the update was already known. Throws a `KvsyncError` `PROTOCOL_ERROR` when the bytes are
+   * not a valid Yjs update, or when the document would hold more than `maxPendingBytes` of data
+   * waiting for missing dependencies (that data is dropped; what was integrated stays).
    */
-  applyUpdate(update: Uint8Array, origin: DocumentPeer): Promise<void> {
+  applyUpdate(update: Uint8Array, origin: DocumentPeer): AppliedUpdate {
+    let meta: { to: Map<number, number> }
     try {
+      meta = Y.parseUpdateMeta(update)
       Y.applyUpdate(this.doc, update, origin)
     } catch (cause) {
       throw new KvsyncError('PROTOCOL_ERROR', `malformed update for ${JSON.stringify(this.name)}`, { cause })
     }
+    const store = this.doc.store
+    const pendingBytes = (store.pendingStructs?.update.byteLength ?? 0) + (store.pendingDs?.byteLength ?? 0)
+    if (pendingBytes > this.#maxPendingBytes) {
+      store.pendingStructs = null
+      store.pendingDs = null
+      throw new KvsyncError('PROTOCOL_ERROR', `${pendingBytes} bytes of updates of ${JSON.stringify(this.name)} wait for missing dependencies`)
+    }
+    const clocks = new Map<number, number>()
+    for (const [client, end] of meta.to) {
+      const clock = Math.min(end, Y.getState(store, client))
+      if (clock > 0) clocks.set(client, clock)
+    }
+    return { durable: this.whenDurable(), clocks }
+  }
+
+  /** The document's state vector (client id → clock) right now. */
+  stateVector(): Map<number, number> {
+    return Y.decodeStateVector(Y.encodeStateVector(this.doc))
+  }
+
+  /** Resolves once every update applied so far is durable (rejects if one was dropped). */
+  whenDurable(): Promise<void> {
     return this.#queue.settled(this.name)
   }
 
@@ -149,6 +199,7 @@ export class ServerDocument {
   destroy(): void {
     if (this.#destroyed) return
     this.#destroyed = true
+    this.#outgoing = []
     this.register.destroy()
     this.doc.off('update', this.#onUpdate)
     this.awareness.off('update', this.#onAwarenessUpdate)
@@ -159,14 +210,27 @@ export class ServerDocument {
 
   readonly #onUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === storageOrigin) return
-    // Encoded once; every peer gets the same bytes.
-    const message = updateMessage(update)
-    for (const peer of this.peers) peer.send(message)
+    // Fan-out: readers' CPU dominates, so every update applied in this turn of the event loop
+    // (frames read in one poll phase, plus the register's repairs) goes out as one merged
+    // update, encoded once, the same bytes for every peer. Stock clients still get one message
+    // per frame.
+    this.#outgoing.push(update)
+    if (this.#outgoing.length === 1) setImmediate(this.#broadcast)
     this.#queue.append(this.name, update).catch(() => {
       // The queue logged the failure; the update stays in memory and in later snapshots.
     })
     this.#updatesSinceCompaction++
     if (this.#updatesSinceCompaction >= this.#compactAfterUpdates) this.#compactInBackground()
+  }
+
+  readonly #broadcast = (): void => {
+    const updates = this.#outgoing
+    this.#outgoing = []
+    if (updates.length === 0 || this.#destroyed) return
+    const message = updateMessage(updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates))
+    this.#metrics?.broadcasts.inc()
+    // A copy: a peer that fails to keep up is detached while we iterate.
+    for (const peer of [...this.peers]) peer.send(message)
   }
 
   readonly #onAwarenessUpdate = (
@@ -181,7 +245,7 @@ export class ServerDocument {
     // Echoed to the sender too: browsers cannot see protocol pings, and stock clients drop a
     // socket that received nothing for 30 s.
     const message = awarenessMessage(this.awareness, [...changes.added, ...changes.updated, ...changes.removed])
-    for (const peer of this.peers) peer.send(message)
+    for (const peer of [...this.peers]) peer.send(message)
   }
 
   #isPeer(origin: unknown): origin is DocumentPeer {

@@ -13,6 +13,10 @@ export interface WriteQueueOptions {
   readonly maxRetryDelayMs?: number
   /** A batch is closed once it holds this many bytes, so one commit stays bounded. Default 32 MiB. */
   readonly maxBatchBytes?: number
+  /** Told the duration of every storage write that succeeded (for the latency histogram). */
+  readonly onWritten?: (kind: 'append' | 'compact', seconds: number) => void
+  /** Told the error of every storage write that failed (for the error counters). */
+  readonly onFailed?: (error: unknown) => void
 }
 
 interface Deferred {
@@ -55,6 +59,8 @@ export class WriteQueue {
   readonly #retryDelayMs: number
   readonly #maxRetryDelayMs: number
   readonly #maxBatchBytes: number
+  readonly #onWritten: WriteQueueOptions['onWritten']
+  readonly #onFailed: WriteQueueOptions['onFailed']
   readonly #jobs: Job[] = []
   /** Updates stored per document, counted from its load; the input of exact compaction. */
   readonly #storedCounts = new Map<string, number>()
@@ -74,6 +80,13 @@ export class WriteQueue {
     this.#retryDelayMs = options.retryDelayMs ?? 100
     this.#maxRetryDelayMs = options.maxRetryDelayMs ?? 5000
     this.#maxBatchBytes = options.maxBatchBytes ?? 32 * 1024 * 1024
+    this.#onWritten = options.onWritten
+    this.#onFailed = options.onFailed
+  }
+
+  /** Storage writes (batches and compactions) queued or running. */
+  get pendingJobs(): number {
+    return this.#jobs.length
   }
 
   /** Records how many updates storage held for `doc` when it was loaded. */
@@ -184,12 +197,15 @@ export class WriteQueue {
       let failures = 0
       for (let job = this.#jobs[0]; job !== undefined; job = this.#jobs[0]) {
         try {
+          const started = performance.now()
           await this.#run(job)
+          this.#onWritten?.(job.kind, (performance.now() - started) / 1000)
           this.#jobs.shift()
           settle(job, undefined)
           failures = 0
         } catch (error) {
           failures++
+          this.#onFailed?.(error)
           this.#logFailure(job, error, failures)
           if (this.#closing) {
             this.#jobs.shift()

@@ -1,6 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { isKvsyncError } from '@kvsync/shared'
+import { redactUrl, tokenFromRequest } from '../auth/authenticator.js'
+import type { Authenticator } from '../auth/authenticator.js'
 import { errorCode } from '../logger.js'
 import type { Logger } from '../logger.js'
+import type { ServerMetrics } from '../metrics/server-metrics.js'
 import { serveStatic } from './static-files.js'
 
 /** Options of {@link createRequestHandler}. */
@@ -8,11 +12,21 @@ export interface RequestHandlerOptions {
   readonly logger: Logger
   /** Directory of static files to serve; none when `undefined`. */
   readonly staticDir: string | undefined
+  readonly authenticator: Authenticator
+  readonly metrics: ServerMetrics
+  /** Why the server is not ready (storage closed, shutting down), or `undefined` when it is. */
+  readonly notReady: () => string | undefined
 }
 
 /**
- * Plain HTTP beside the WebSocket endpoint on the same port: `GET /healthz` and, optionally,
- * static files. Everything else is 404.
+ * Plain HTTP beside the WebSocket endpoint on the same port:
+ *
+ * - `GET /healthz`: 200 while the process serves requests (liveness);
+ * - `GET /readyz`: 200 when storage is open and the server is not shutting down, else 503;
+ * - `GET /metrics`: Prometheus text. With auth configured it needs `Authorization: Bearer` with
+ *   a token whose claims say `kvsync: { metrics: true }` (401 without a valid token, 403 with
+ *   one that lacks the claim);
+ * - static files, when configured. Everything else is 404.
  */
 export function createRequestHandler(options: RequestHandlerOptions): (request: IncomingMessage, response: ServerResponse) => void {
   return (request, response) => {
@@ -31,8 +45,37 @@ async function handle(options: RequestHandlerOptions, request: IncomingMessage, 
     if (!readOnly) return sendJson(response, 405, { error: 'method not allowed' }, { Allow: 'GET, HEAD' })
     return sendJson(response, 200, { status: 'ok' })
   }
+  if (path === '/readyz') {
+    if (!readOnly) return sendJson(response, 405, { error: 'method not allowed' }, { Allow: 'GET, HEAD' })
+    const problem = options.notReady()
+    return problem === undefined ? sendJson(response, 200, { status: 'ready' }) : sendJson(response, 503, { status: 'not ready', reason: problem })
+  }
+  if (path === '/metrics') {
+    if (!readOnly) return sendJson(response, 405, { error: 'method not allowed' }, { Allow: 'GET, HEAD' })
+    return serveMetrics(options, request, response)
+  }
   if (options.staticDir !== undefined && readOnly && (await serveStatic(options.staticDir, request, response, path))) return
   sendJson(response, 404, { error: 'not found' })
+}
+
+function serveMetrics(options: RequestHandlerOptions, request: IncomingMessage, response: ServerResponse): void {
+  // Tokens only in the header here: URLs of plain HTTP requests end up in proxy logs.
+  let allowed: boolean
+  try {
+    allowed = options.authenticator.authenticate(tokenFromRequest(request, false)).metrics
+  } catch (error) {
+    if (!isKvsyncError(error)) throw error
+    options.metrics.errors.inc({ code: error.code })
+    options.logger.info('refused an HTTP request', { url: redactUrl(request.url), code: error.code, reason: error.message })
+    return sendJson(response, 401, { error: 'unauthorized', code: error.code, message: error.message }, { 'WWW-Authenticate': 'Bearer realm="kvsync"' })
+  }
+  if (!allowed) {
+    options.metrics.errors.inc({ code: 'FORBIDDEN' })
+    return sendJson(response, 403, { error: 'forbidden', code: 'FORBIDDEN', message: 'this token may not read metrics' })
+  }
+  const text = options.metrics.registry.render()
+  response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache' })
+  response.end(request.method === 'HEAD' ? undefined : text)
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -3,33 +3,44 @@ import * as syncProtocol from 'y-protocols/sync'
 import { KvsyncError, MessageType } from '@kvsync/shared'
 import type { DocumentPeer, ServerDocument } from '../documents/server-document.js'
 import { awarenessMessage, syncStep2Message } from './messages.js'
+import { addsNothing, checkAwarenessUpdate } from './write-check.js'
+import type { AwarenessLimits } from './write-check.js'
 
 /** What handling one client message may do to the connection it came from. */
 export interface MessageContext {
   readonly document: ServerDocument
   /** The connection, as the origin of its updates and awareness changes. */
   readonly peer: DocumentPeer
+  /** Whether this connection's token allows writing to the store. */
+  readonly canWrite: boolean
+  readonly awarenessLimits: AwarenessLimits
   /** Replies to this connection only. */
   reply(message: Uint8Array): void
   /** The client announced kvsync extensions (`hello`) with this protocol version. */
   announceKvsync(version: number): void
-  /** The client wrote; `durable` resolves once the document state after the write is durable. */
-  wrote(durable: Promise<void>): void
+  /**
+   * The client wrote. `clocks` are the end clocks (client id → clock) of what the update
+   * integrated; `durable` resolves once they are durable.
+   */
+  wrote(durable: Promise<void>, clocks: ReadonlyMap<number, number>): void
+  /** A write was refused (never applied); the connection stays open. */
+  refused(error: KvsyncError): void
 }
 
 /**
  * Handles one message (one WebSocket frame) from a client whose document is loaded. Throws a
- * `KvsyncError` `PROTOCOL_ERROR` on anything malformed; lib0 decoders throw plain errors on
- * truncated input, which the caller treats the same way.
+ * `KvsyncError` (`PROTOCOL_ERROR`, `MESSAGE_TOO_LARGE`, `PROTOCOL_VERSION_MISMATCH`) on
+ * anything the connection must be closed for; lib0 decoders throw plain errors on truncated
+ * input, which the caller treats as `PROTOCOL_ERROR`.
  *
  * | type | payload | handling |
  * | --- | --- | --- |
  * | 0 sync | step 1: state vector | reply step 2 |
- * | 0 sync | step 2 / update: Yjs update | apply, persist, broadcast to all (sender too) |
- * | 1 awareness | awareness update | apply, broadcast to all (sender too) |
+ * | 0 sync | step 2 / update: Yjs update | writers: apply, persist, broadcast, ack. Readers: accepted only if it adds nothing, else refused with `FORBIDDEN` |
+ * | 1 awareness | awareness update | bounded in size and client ids; apply, broadcast to all (sender too) |
  * | 2 auth | — | ignored: clients never send it |
  * | 3 query awareness | — | reply with all awareness states |
- * | 100 hello | varUint version | mark as kvsync client |
+ * | 100 hello | varUint version ≥ 1 | mark as kvsync client; ack the durable state |
  * | other | — | ignored, so newer clients can add messages |
  */
 export function handleClientMessage(context: MessageContext, data: Uint8Array): void {
@@ -39,17 +50,23 @@ export function handleClientMessage(context: MessageContext, data: Uint8Array): 
     case MessageType.sync:
       handleSync(context, decoder)
       return
-    case MessageType.awareness:
-      context.document.applyAwarenessUpdate(decoding.readVarUint8Array(decoder), context.peer)
+    case MessageType.awareness: {
+      const update = decoding.readVarUint8Array(decoder)
+      checkAwarenessUpdate(update, context.peer.awarenessClients, context.awarenessLimits)
+      context.document.applyAwarenessUpdate(update, context.peer)
       return
+    }
     case MessageType.queryAwareness: {
       const clients = [...context.document.awareness.getStates().keys()]
       if (clients.length > 0) context.reply(awarenessMessage(context.document.awareness, clients))
       return
     }
-    case MessageType.hello:
-      context.announceKvsync(decoding.readVarUint(decoder))
+    case MessageType.hello: {
+      const version = decoding.readVarUint(decoder)
+      if (version < 1) throw new KvsyncError('PROTOCOL_VERSION_MISMATCH', `unsupported kvsync protocol version ${version}`)
+      context.announceKvsync(version)
       return
+    }
     default:
       return
   }
@@ -70,9 +87,20 @@ function handleSync(context: MessageContext, decoder: decoding.Decoder): void {
       return
     }
     case syncProtocol.messageYjsSyncStep2:
-    case syncProtocol.messageYjsUpdate:
-      context.wrote(context.document.applyUpdate(decoding.readVarUint8Array(decoder), context.peer))
+    case syncProtocol.messageYjsUpdate: {
+      const update = decoding.readVarUint8Array(decoder)
+      if (!context.canWrite) {
+        // A stock client answers our step 1 with a step 2 even when it has nothing new; refusing
+        // that would make read-only stock clients unusable.
+        if (!addsNothing(context.document.doc, update)) {
+          context.refused(new KvsyncError('FORBIDDEN', `this token may not write to ${JSON.stringify(context.document.name)}`))
+        }
+        return
+      }
+      const { durable, clocks } = context.document.applyUpdate(update, context.peer)
+      context.wrote(durable, clocks)
       return
+    }
     default:
       throw new KvsyncError('PROTOCOL_ERROR', `unknown sync message type ${syncType}`)
   }

@@ -1,12 +1,16 @@
 import type { WebSocket } from 'ws'
-import { CloseCodes, isKvsyncError } from '@kvsync/shared'
+import { CloseCodes, KvsyncError, encodeDurableAck, encodeErrorMessage, isKvsyncError } from '@kvsync/shared'
+import type { Access } from '../auth/access.js'
 import type { DocumentLease } from '../documents/registry.js'
 import type { DocumentPeer, ServerDocument } from '../documents/server-document.js'
+import { TokenBucket } from '../limits/token-bucket.js'
 import { errorCode } from '../logger.js'
 import type { Logger } from '../logger.js'
+import type { ServerMetrics } from '../metrics/server-metrics.js'
 import { handleClientMessage } from '../protocol/handle-message.js'
 import type { MessageContext } from '../protocol/handle-message.js'
 import { awarenessMessage, syncStep1Message } from '../protocol/messages.js'
+import { closeCodeFor, explainsClose } from './close-reasons.js'
 
 /** A close code and reason from the `CloseCodes` table. */
 export interface CloseCode {
@@ -14,24 +18,43 @@ export interface CloseCode {
   readonly reason: string
 }
 
+/** Per-connection bounds; see `SyncServerOptions` for their meaning and defaults. */
+export interface ConnectionLimits {
+  /** Bytes of frames a connection may queue while its document loads. */
+  readonly maxPendingBytes: number
+  readonly maxMessageBytes: number
+  readonly messageRate: number
+  readonly messageBurst: number
+  readonly maxBufferedBytes: number
+  readonly maxAwarenessBytes: number
+  readonly maxAwarenessClients: number
+}
+
 /** Options of {@link Connection}. */
 export interface ConnectionOptions {
   readonly socket: WebSocket
   readonly lease: DocumentLease
   readonly logger: Logger
-  /** Bytes of frames a connection may queue while its document loads. */
-  readonly maxPendingBytes: number
+  readonly access: Access
+  readonly limits: ConnectionLimits
+  readonly metrics: ServerMetrics
+  /** Clock in ms since the epoch, for token expiry. */
+  readonly now: () => number
   /** Called once the connection is closed and detached from its document. */
   readonly onClosed: (connection: Connection) => void
 }
+
+/** setTimeout's longest delay (2^31 − 1 ms); longer ones fire at once. */
+const MAX_TIMER_MS = 2_147_483_647
 
 /**
  * One client's WebSocket, attached to one store. Frames that arrive while the store loads are
  * queued and handled in order once it is ready, so a client never gets a sync step 2 of a
  * not-yet-loaded (empty-looking) store.
  *
- * Durable acknowledgements (a later issue) hook in at {@link Connection.wrote}: it receives, per
- * write, the promise that the write is durable.
+ * Enforces the per-connection limits (message size and rate, send buffer), the token's write
+ * permission and expiry, and sends kvsync clients (those that said `hello`) durable acks and
+ * coded errors.
  */
 export class Connection implements DocumentPeer {
   readonly store: string
@@ -43,22 +66,30 @@ export class Connection implements DocumentPeer {
   readonly #socket: WebSocket
   readonly #lease: DocumentLease
   readonly #logger: Logger
-  readonly #maxPendingBytes: number
+  readonly #access: Access
+  readonly #limits: ConnectionLimits
+  readonly #metrics: ServerMetrics
+  readonly #now: () => number
+  readonly #bucket: TokenBucket
   readonly #onClosed: (connection: Connection) => void
   #pending: Uint8Array[] | undefined = []
   #pendingBytes = 0
   #document: ServerDocument | undefined
   #context: MessageContext | undefined
+  #expiryTimer: NodeJS.Timeout | undefined
   #closed = false
-  /** Writes whose durability is still pending; reported per connection once durable acks land. */
   #unconfirmedWrites = 0
 
   constructor(options: ConnectionOptions) {
     this.#socket = options.socket
     this.#lease = options.lease
     this.#logger = options.logger
-    this.#maxPendingBytes = options.maxPendingBytes
+    this.#access = options.access
+    this.#limits = options.limits
+    this.#metrics = options.metrics
+    this.#now = options.now
     this.#onClosed = options.onClosed
+    this.#bucket = new TokenBucket({ rate: options.limits.messageRate, burst: options.limits.messageBurst })
     this.store = options.lease.name
     this.#socket.binaryType = 'nodebuffer'
     this.#socket.on('message', this.#onMessage)
@@ -71,10 +102,12 @@ export class Connection implements DocumentPeer {
       // 1002 itself; network failures (ECONNRESET) are routine.
       const code = errorCode(error)
       const level = code?.startsWith('WS_ERR_') === true ? 'warn' : 'debug'
+      if (level === 'warn') this.#metrics.errors.inc({ code: code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'MESSAGE_TOO_LARGE' : 'PROTOCOL_ERROR' })
       this.#logger[level]('socket error', { doc: this.store, code, error })
     })
+    this.#scheduleExpiry()
     options.lease.ready.then(this.#attach, (error: unknown) => {
-      this.close(isKvsyncError(error, 'STORE_CLOSED') ? CloseCodes.goingAway : CloseCodes.storageUnavailable)
+      this.fail(isKvsyncError(error) ? error : new KvsyncError('STORAGE_FAILED', 'the store could not be loaded', { cause: error }))
     })
   }
 
@@ -83,12 +116,38 @@ export class Connection implements DocumentPeer {
     return this.#unconfirmedWrites
   }
 
-  /** Sends one protocol message as one binary frame; a no-op once the socket is closing. */
+  /**
+   * Sends one protocol message as one binary frame; a no-op once the socket is closing. A
+   * reader whose send buffer already holds more than `maxBufferedBytes` is closed with 4003
+   * instead: buffering for it would grow without bound. (The check comes before the send, so a
+   * single large message such as a first sync step 2 always goes out.)
+   */
   send(message: Uint8Array): void {
     if (this.#socket.readyState !== this.#socket.OPEN) return
+    if (this.#socket.bufferedAmount > this.#limits.maxBufferedBytes) {
+      this.fail(new KvsyncError('SLOW_CONSUMER', `more than ${this.#limits.maxBufferedBytes} bytes wait to be sent`))
+      return
+    }
+    this.#metrics.messagesOut.inc()
+    this.#metrics.bytesOut.inc({}, message.byteLength)
     this.#socket.send(message, { binary: true }, (error) => {
       if (error !== undefined && error !== null) this.#logger.debug('send failed', { doc: this.store, error })
     })
+  }
+
+  /**
+   * Closes the connection because of `error`, with the close code the `closeCodeFor` table
+   * gives. Permanent closes (4400–4499) are explained to kvsync clients with a coded error
+   * message first.
+   */
+  fail(error: KvsyncError): void {
+    if (this.#closed) return
+    const closeCode = closeCodeFor(error.code)
+    this.#metrics.errors.inc({ code: error.code })
+    const level = error.code === 'STORE_CLOSED' ? 'debug' : 'info'
+    this.#logger[level]('closing a connection', { doc: this.store, code: error.code, close: closeCode.code, reason: error.message })
+    if (this.kvsyncVersion !== undefined && explainsClose(closeCode)) this.send(encodeErrorMessage(error.code, error.message))
+    this.close(closeCode)
   }
 
   /** Closes with a code from the `CloseCodes` table and detaches from the document. */
@@ -131,13 +190,22 @@ export class Connection implements DocumentPeer {
     this.#context = {
       document,
       peer: this,
+      canWrite: this.#access.canWrite(this.store),
+      awarenessLimits: { maxBytes: this.#limits.maxAwarenessBytes, maxClients: this.#limits.maxAwarenessClients },
       reply: (message) => this.send(message),
-      announceKvsync: (version) => {
-        this.kvsyncVersion = version
+      announceKvsync: (version) => this.#announceKvsync(document, version),
+      wrote: (durable, clocks) => {
+        this.#metrics.updatesIn.inc()
+        this.#ackWhenDurable(durable, clocks)
       },
-      wrote: (durable) => this.#wrote(durable),
+      refused: (error) => {
+        this.#metrics.errors.inc({ code: error.code })
+        this.#logger.debug('refused a write', { doc: this.store, code: error.code })
+        if (this.kvsyncVersion !== undefined) this.send(encodeErrorMessage(error.code, error.message))
+      },
     }
     document.peers.add(this)
+    this.#metrics.connectionsAccepted.inc()
     this.send(syncStep1Message(document.doc))
     const clients = [...document.awareness.getStates().keys()]
     if (clients.length > 0) this.send(awarenessMessage(document.awareness, clients))
@@ -153,15 +221,24 @@ export class Connection implements DocumentPeer {
     this.alive = true
     if (this.#closed) return
     const bytes = toBytes(data)
+    this.#metrics.messagesIn.inc()
+    this.#metrics.bytesIn.inc({}, bytes.byteLength)
+    if (!this.#bucket.take()) {
+      this.fail(new KvsyncError('RATE_LIMITED', `more than ${this.#limits.messageRate} messages per second`))
+      return
+    }
+    if (bytes.byteLength > this.#limits.maxMessageBytes) {
+      this.fail(new KvsyncError('MESSAGE_TOO_LARGE', `a message of ${bytes.byteLength} bytes exceeds ${this.#limits.maxMessageBytes}`))
+      return
+    }
     if (!isBinary) {
-      this.#protocolError(undefined, 'text frame')
+      this.fail(new KvsyncError('PROTOCOL_ERROR', 'text frames are not part of the protocol'))
       return
     }
     if (this.#pending !== undefined) {
       this.#pendingBytes += bytes.byteLength
-      if (this.#pendingBytes > this.#maxPendingBytes) {
-        this.#logger.warn('too much data before the store loaded', { doc: this.store, bytes: this.#pendingBytes })
-        this.close(CloseCodes.rateLimited)
+      if (this.#pendingBytes > this.#limits.maxPendingBytes) {
+        this.fail(new KvsyncError('RATE_LIMITED', `more than ${this.#limits.maxPendingBytes} bytes arrived before the store loaded`))
         return
       }
       this.#pending.push(bytes)
@@ -176,31 +253,52 @@ export class Connection implements DocumentPeer {
     try {
       handleClientMessage(context, data)
     } catch (error) {
-      this.#protocolError(error, 'malformed frame')
+      // lib0 decoders throw plain errors on truncated input: garbage all the same.
+      this.fail(isKvsyncError(error) ? error : new KvsyncError('PROTOCOL_ERROR', 'malformed message', { cause: error }))
     }
   }
 
-  #wrote(durable: Promise<void>): void {
+  /** On hello: ack the document's whole state once it is durable, so the client can catch up. */
+  #announceKvsync(document: ServerDocument, version: number): void {
+    const first = this.kvsyncVersion === undefined
+    this.kvsyncVersion = version
+    if (first) this.#ackWhenDurable(document.whenDurable(), document.stateVector())
+  }
+
+  #ackWhenDurable(durable: Promise<void>, clocks: ReadonlyMap<number, number>): void {
     this.#unconfirmedWrites++
     durable.then(
       () => {
         this.#unconfirmedWrites--
+        // Only kvsync clients understand acks; one that says hello later gets a full ack then.
+        if (this.kvsyncVersion === undefined || this.#closed) return
+        this.#metrics.durableAcks.inc()
+        this.send(encodeDurableAck(clocks))
       },
       () => {
-        // The write queue logged the failure; this write will never be confirmed.
+        // The write queue logged the failure; this write will never be acknowledged.
         this.#unconfirmedWrites--
       },
     )
   }
 
-  #protocolError(error: unknown, what: string): void {
-    this.#logger.warn(`closing a connection after a ${what}`, { doc: this.store, code: errorCode(error) ?? 'PROTOCOL_ERROR', error })
-    this.close(CloseCodes.protocolError)
+  /** Closes the connection with 4401 when its token expires (leeway included). */
+  #scheduleExpiry(): void {
+    const expiresAt = this.#access.expiresAt
+    if (expiresAt === undefined || this.#closed) return
+    const delay = expiresAt - this.#now()
+    if (delay <= 0) {
+      this.fail(new KvsyncError('UNAUTHORIZED', 'the token has expired'))
+      return
+    }
+    this.#expiryTimer = setTimeout(() => this.#scheduleExpiry(), Math.min(delay, MAX_TIMER_MS))
+    this.#expiryTimer.unref()
   }
 
   #detach(): void {
     if (this.#closed) return
     this.#closed = true
+    clearTimeout(this.#expiryTimer)
     this.#pending = undefined
     this.#document?.removePeer(this)
     this.#lease.release()

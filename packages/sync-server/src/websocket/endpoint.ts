@@ -2,18 +2,29 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
 import type { WebSocket } from 'ws'
-import { CloseCodes } from '@kvsync/shared'
+import { CloseCodes, KvsyncError, isKvsyncError } from '@kvsync/shared'
+import type { Access } from '../auth/access.js'
+import { redactUrl, tokenFromRequest } from '../auth/authenticator.js'
+import type { Authenticator } from '../auth/authenticator.js'
 import type { DocumentRegistry } from '../documents/registry.js'
 import type { Logger } from '../logger.js'
+import type { ServerMetrics } from '../metrics/server-metrics.js'
 import { Connection } from './connection.js'
+import type { ConnectionLimits } from './connection.js'
+import { rejectSocket } from './reject.js'
 import { storeFromUrl } from './store-url.js'
 
 /** Options of {@link WebSocketEndpoint}. */
 export interface WebSocketEndpointOptions {
   readonly registry: DocumentRegistry
   readonly logger: Logger
-  /** Largest frame accepted; ws closes the connection with 1009 above it. */
-  readonly maxPayloadBytes: number
+  readonly authenticator: Authenticator
+  readonly metrics: ServerMetrics
+  readonly limits: Omit<ConnectionLimits, 'maxPendingBytes'>
+  /** Most sockets at once, refused ones included. */
+  readonly maxConnections: number
+  /** How long a refused socket waits for a hello; see `rejectSocket`. */
+  readonly rejectGraceMs: number
   /** Interval between pings; a connection that did not answer the previous ping is dropped. */
   readonly pingIntervalMs: number
   /** How long `close` waits for clients to finish the closing handshake before dropping them. */
@@ -21,32 +32,42 @@ export interface WebSocketEndpointOptions {
 }
 
 /**
- * The WebSocket side of the server: accepts upgrades handed over by the HTTP server, routes
- * each connection to its store, and keeps connections alive with pings.
+ * The WebSocket side of the server: accepts upgrades handed over by the HTTP server, checks the
+ * token and the store name, routes each connection to its store, and keeps connections alive
+ * with pings.
  */
 export class WebSocketEndpoint {
   readonly #options: WebSocketEndpointOptions
   readonly #server: WebSocketServer
   readonly #connections = new Set<Connection>()
+  /** Refused sockets waiting to be closed; they count against `maxConnections`. */
+  readonly #refused = new Set<WebSocket>()
   readonly #heartbeat: NodeJS.Timeout
   #closing = false
 
   constructor(options: WebSocketEndpointOptions) {
     this.#options = options
+    const { maxMessageBytes } = options.limits
+    // ws refuses frames above its maxPayload itself (1009) before buffering them; between
+    // maxMessageBytes and that hard limit we see the frame and can answer with 4413 and a
+    // coded error.
+    const hardLimit = maxMessageBytes + Math.min(maxMessageBytes, 1024 * 1024)
     // Compression stays off: Yjs updates compress poorly and deflate costs CPU per reader.
-    this.#server = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false })
+    this.#server = new WebSocketServer({ noServer: true, maxPayload: hardLimit, perMessageDeflate: false })
     this.#heartbeat = setInterval(() => this.#ping(), options.pingIntervalMs)
     this.#heartbeat.unref()
   }
 
-  /** Open connections. */
+  /** Open connections attached to a store. */
   get connectionCount(): number {
     return this.#connections.size
   }
 
   /** Takes over an HTTP upgrade request (the Node `upgrade` event). */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (this.#closing) {
+    // Past the limit even counting refusals (a flood): answer in HTTP without upgrading.
+    if (this.#closing || this.#refused.size >= this.#options.maxConnections) {
+      if (!this.#closing) this.#options.metrics.errors.inc({ code: 'TOO_MANY_CONNECTIONS' })
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
       return
     }
@@ -60,6 +81,7 @@ export class WebSocketEndpoint {
   async close(): Promise<void> {
     this.#closing = true
     clearInterval(this.#heartbeat)
+    for (const socket of this.#refused) socket.terminate()
     const connections = [...this.#connections]
     const closed = Promise.all(connections.map((connection) => connection.whenClosed()))
     for (const connection of connections) connection.close(CloseCodes.goingAway)
@@ -79,21 +101,45 @@ export class WebSocketEndpoint {
       socket.close(CloseCodes.goingAway.code, CloseCodes.goingAway.reason)
       return
     }
+    if (this.#connections.size + this.#refused.size >= this.#options.maxConnections) {
+      this.#refuse(socket, request, new KvsyncError('TOO_MANY_CONNECTIONS', `the server accepts at most ${this.#options.maxConnections} connections`))
+      return
+    }
     const target = storeFromUrl(request.url)
     if ('problem' in target) {
-      this.#options.logger.info('rejected a connection', { url: request.url, problem: target.problem })
-      socket.close(CloseCodes.invalidStoreName.code, CloseCodes.invalidStoreName.reason)
+      this.#refuse(socket, request, new KvsyncError('INVALID_STORE_NAME', target.problem))
+      return
+    }
+    let access: Access
+    try {
+      access = this.#options.authenticator.authenticate(tokenFromRequest(request, true))
+    } catch (error) {
+      this.#refuse(socket, request, isKvsyncError(error) ? error : new KvsyncError('UNAUTHORIZED', 'the token cannot be verified', { cause: error }))
+      return
+    }
+    if (!access.canRead(target.store)) {
+      this.#refuse(socket, request, new KvsyncError('FORBIDDEN', `this token may not read ${JSON.stringify(target.store)}`), access.subject)
       return
     }
     const connection = new Connection({
       socket,
       lease: this.#options.registry.open(target.store),
       logger: this.#options.logger,
+      access,
+      metrics: this.#options.metrics,
+      now: () => this.#options.authenticator.now(),
       // Room for a full-size first update plus the handshake while the store loads.
-      maxPendingBytes: 2 * this.#options.maxPayloadBytes,
+      limits: { ...this.#options.limits, maxPendingBytes: 2 * this.#options.limits.maxMessageBytes },
       onClosed: (closed) => this.#connections.delete(closed),
     })
     this.#connections.add(connection)
+  }
+
+  #refuse(socket: WebSocket, request: IncomingMessage, error: KvsyncError, subject?: string): void {
+    this.#options.metrics.errors.inc({ code: error.code })
+    this.#options.logger.info('refused a connection', { url: redactUrl(request.url), code: error.code, reason: error.message, sub: subject })
+    this.#refused.add(socket)
+    rejectSocket(socket, error, this.#options.rejectGraceMs, () => this.#refused.delete(socket))
   }
 
   #ping(): void {
