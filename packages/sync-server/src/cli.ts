@@ -1,8 +1,9 @@
+import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { isKvsyncError } from '@kvsync/shared'
 import { parseCliArgs, USAGE } from './cli/args.js'
 import { checkStaticDir, prepareDataDir } from './cli/directories.js'
-import { createLineLogger } from './logger.js'
+import { createLogger, errorCode } from './logger.js'
 import { createSyncServer } from './server.js'
 import type { SyncServer } from './server.js'
 import { SQLITE_FILE_NAME } from './storage/sqlite.js'
@@ -16,24 +17,57 @@ function exitWithUsageError(problem: string): never {
 }
 
 async function main(): Promise<void> {
-  const parsed = parseCliArgs(process.argv.slice(2))
+  const parsed = parseCliArgs(process.argv.slice(2), { env: process.env })
   if (!parsed.ok) exitWithUsageError(parsed.problem)
   const { config } = parsed
   if (config.help) {
     process.stdout.write(`${USAGE}\n`)
     return
   }
-  const dataProblem = await prepareDataDir(config.dataDir)
+  const dataProblem = await prepareDataDir(config.data)
   if (dataProblem !== undefined) exitWithUsageError(dataProblem)
-  if (config.staticDir !== undefined) {
-    const staticProblem = await checkStaticDir(config.staticDir)
+  if (config.static !== undefined) {
+    const staticProblem = await checkStaticDir(config.static)
     if (staticProblem !== undefined) exitWithUsageError(staticProblem)
   }
+  let publicKey: string | undefined
+  if (config.authPublicKey !== undefined) {
+    try {
+      publicKey = await readFile(config.authPublicKey, 'utf8')
+    } catch (error) {
+      exitWithUsageError(`cannot read --auth-public-key ${config.authPublicKey}: ${errorCode(error) ?? String(error)}`)
+    }
+  }
 
-  const logger = createLineLogger({ verbose: config.verbose })
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat })
   let server: SyncServer
   try {
-    server = createSyncServer({ host: config.host, port: config.port, dataDir: config.dataDir, staticDir: config.staticDir, logger })
+    server = createSyncServer({
+      host: config.host,
+      port: config.port,
+      dataDir: config.data,
+      staticDir: config.static,
+      logger,
+      auth: {
+        ...(config.authSecret !== undefined ? { secret: config.authSecret } : {}),
+        ...(publicKey !== undefined ? { publicKey } : {}),
+        leewaySeconds: config.authLeewaySeconds,
+        ...(config.authAudience !== undefined ? { audience: config.authAudience } : {}),
+        ...(config.authIssuer !== undefined ? { issuer: config.authIssuer } : {}),
+      },
+      insecure: config.insecure,
+      idleUnloadMs: config.idleUnloadMs,
+      compactAfterUpdates: config.compactAfter,
+      maxPayloadBytes: config.maxMessageBytes,
+      maxConnections: config.maxConnections,
+      messageRate: config.messageRate,
+      messageBurst: config.messageBurst,
+      maxBufferedBytes: config.maxBufferedBytes,
+      maxAwarenessBytes: config.maxAwarenessBytes,
+      pingIntervalMs: config.pingIntervalMs,
+      closeTimeoutMs: config.shutdownTimeoutMs,
+      tombstoneRetentionMs: Math.round(config.tombstoneRetentionDays * 24 * 3600 * 1000),
+    })
   } catch (error) {
     if (isKvsyncError(error)) exitWithUsageError(`${error.message}${describeCause(error.cause)}`)
     throw error
@@ -60,7 +94,7 @@ async function main(): Promise<void> {
 
   try {
     const address = await server.listen()
-    const dataFile = resolve(config.dataDir, SQLITE_FILE_NAME)
+    const dataFile = resolve(config.data, SQLITE_FILE_NAME)
     // One line on stdout, the contract scripts rely on: "listening on ws://HOST:PORT".
     process.stdout.write(`kvsync-server listening on ${address.url} (data: ${dataFile})\n`)
   } catch (error) {
