@@ -1,5 +1,5 @@
 import { KvsyncError } from '@kvsync/shared'
-import type { LocalPersistence } from './storage/types.js'
+import type { LocalPersistence, MaterializedRows } from './storage/types.js'
 
 const INITIAL_RETRY_MS = 1_000
 const MAX_RETRY_MS = 60_000
@@ -24,22 +24,42 @@ function newBatch(): Batch {
   return { updates: [], done, resolve, reject }
 }
 
+function asKvsyncError(error: unknown, message: string): KvsyncError {
+  return error instanceof KvsyncError ? error : new KvsyncError('PERSISTENCE_FAILED', message, { cause: error })
+}
+
 /** Options of {@link CommitQueue}. */
 export interface CommitQueueOptions {
   persistence: LocalPersistence
   /** The full current state, for compaction and for recovering after a failed commit. */
   snapshot: () => Uint8Array
+  /**
+   * Materialized rows of the keys changed since the last call (and forgets them). Called at
+   * the moment a commit's updates are fixed, so rows and updates describe the same state.
+   */
+  takeRows?: () => MaterializedRows
+  /** Rows of every key (rebuilding the view after a failed commit lost some). */
+  allRows?: () => MaterializedRows
+  /** Merges stored updates another tab committed into the document (see CompactPlan.absorb). */
+  absorb?: (updates: Uint8Array[]) => void
   /** Compact once this many updates are stored. Default 200. */
   compactAfter?: number
   onError: (error: KvsyncError) => void
+  /** After a commit: its updates and their record ids (for other tabs). */
+  onCommitted?: (updates: readonly Uint8Array[], records: readonly number[]) => void
+  /** After a failed commit: its updates, which now live only in memory. */
+  onFailed?: (updates: readonly Uint8Array[]) => void
+  /** After a compaction: the snapshot's record id, if the storage has ids. */
+  onCompacted?: (record: number | undefined) => void
 }
 
 /**
- * Turns document updates into IndexedDB commits: every update added in the same task goes
- * into one transaction (a microtask later), and each caller gets the promise of the commit that
- * holds its update. A failed commit rejects its promise, keeps the data in memory, and the next
- * commit writes a full snapshot instead, so nothing that is in memory is lost once storage works
- * again.
+ * Turns document updates into storage commits: every update added in the same task goes into
+ * one transaction (a microtask later), together with the materialized rows of the keys they
+ * changed, and each caller gets the promise of the commit that holds its update. A failed
+ * commit rejects its promise, keeps the data in memory, and the next commit writes a full
+ * snapshot (and rebuilds the view) instead, so nothing that is in memory is lost once storage
+ * works again.
  */
 export class CommitQueue {
   private current: Batch | undefined
@@ -48,6 +68,7 @@ export class CommitQueue {
   private retryTimer: ReturnType<typeof setTimeout> | undefined
   private retryDelay = INITIAL_RETRY_MS
   private readonly compactAfter: number
+  private disposed = false
 
   constructor(private readonly options: CommitQueueOptions) {
     this.compactAfter = options.compactAfter ?? 200
@@ -55,13 +76,22 @@ export class CommitQueue {
 
   /** Queues an update; returns the promise of the commit that will hold it. */
   add(update: Uint8Array): Promise<void> {
-    if (this.current === undefined) {
-      const batch = newBatch()
-      this.current = batch
-      queueMicrotask(() => this.commit(batch))
-    }
-    this.current.updates.push(update)
-    return this.current.done
+    const batch = this.open()
+    batch.updates.push(update)
+    return batch.done
+  }
+
+  /**
+   * Asks for a commit without an update (rows only, or a snapshot). Returns its promise.
+   * Used after rebuilding state that must reach storage.
+   */
+  touch(): Promise<void> {
+    return this.open().done
+  }
+
+  /** Makes the next commit a full snapshot with a rebuilt view (e.g. after a failed rebuild). */
+  requireSnapshot(): void {
+    this.needsSnapshot = true
   }
 
   /** The promise of the commit being gathered in this task, if any. */
@@ -80,32 +110,39 @@ export class CommitQueue {
 
   /** Stops retrying failed commits. */
   dispose(): void {
+    this.disposed = true
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer)
     this.retryTimer = undefined
   }
 
+  private open(): Batch {
+    if (this.current === undefined) {
+      const batch = newBatch()
+      this.current = batch
+      queueMicrotask(() => this.commit(batch))
+    }
+    return this.current
+  }
+
   private commit(batch: Batch): void {
     if (this.current === batch) this.current = undefined
-    const { persistence, snapshot } = this.options
-    const work = (async () => {
-      if (this.needsSnapshot) {
-        // A previous commit failed: its updates are only in memory. A snapshot covers them all.
-        await persistence.compact(snapshot)
-        this.needsSnapshot = false
-      } else if (batch.updates.length > 0) {
-        await persistence.append(batch.updates)
-      }
-    })()
+    const { persistence } = this.options
+    const snapshotting = this.needsSnapshot
+    // Taken now, in the same synchronous step that fixed the batch's updates.
+    const rows = snapshotting ? undefined : this.options.takeRows?.()
+    const work = snapshotting ? this.recover() : persistence.append(batch.updates, rows)
     const tracked = work.then(
-      async () => {
+      async (records) => {
         batch.resolve()
         this.retryDelay = INITIAL_RETRY_MS
+        this.options.onCommitted?.(batch.updates, records ?? [])
         if (persistence.storedCount > this.compactAfter) await this.compact()
       },
       (error: unknown) => {
         this.needsSnapshot = true
-        const failure = error instanceof KvsyncError ? error : new KvsyncError('PERSISTENCE_FAILED', 'saving failed', { cause: error })
+        const failure = asKvsyncError(error, 'saving failed')
         batch.reject(failure)
+        this.options.onFailed?.(batch.updates)
         this.options.onError(failure)
         this.scheduleRetry()
       },
@@ -114,24 +151,43 @@ export class CommitQueue {
     void tracked.finally(() => this.inflight.delete(tracked))
   }
 
+  /** A previous commit failed: its updates and rows are only in memory. A snapshot covers them all. */
+  private async recover(): Promise<undefined> {
+    const record = await this.options.persistence.compact({
+      snapshot: this.options.snapshot,
+      absorb: this.options.absorb,
+      allRows: this.options.allRows,
+    })
+    this.needsSnapshot = false
+    this.options.onCompacted?.(record)
+    return undefined
+  }
+
   private async compact(): Promise<void> {
     try {
-      await this.options.persistence.compact(this.options.snapshot)
+      const record = await this.options.persistence.compact({
+        snapshot: this.options.snapshot,
+        absorb: this.options.absorb,
+        rows: this.options.takeRows,
+      })
+      this.options.onCompacted?.(record)
     } catch (error) {
-      // The appended updates are intact; compaction is tried again after the next commit.
-      this.options.onError(error instanceof KvsyncError ? error : new KvsyncError('PERSISTENCE_FAILED', 'compaction failed', { cause: error }))
+      // The appended updates are intact, but rows taken for this transaction were not written:
+      // the next commit rebuilds everything.
+      this.needsSnapshot = true
+      this.options.onError(asKvsyncError(error, 'compaction failed'))
+      this.scheduleRetry()
     }
   }
 
   private scheduleRetry(): void {
-    if (this.retryTimer !== undefined) return
+    if (this.retryTimer !== undefined || this.disposed) return
     const delay = this.retryDelay
     this.retryDelay = Math.min(this.retryDelay * 2, MAX_RETRY_MS)
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined
       if (!this.needsSnapshot || this.current !== undefined) return
-      const batch = newBatch()
-      this.commit(batch)
+      this.commit(newBatch())
     }, delay)
   }
 }

@@ -5,6 +5,7 @@ import type { LocalPersistence } from './storage/types.js'
 import { Store } from './store.js'
 import type { BackoffOptions } from './sync/backoff.js'
 import type { WebSocketConstructor } from './sync/connection.js'
+import { canCoordinateTabs } from './tabs/coordinator.js'
 
 /** Options of {@link openStore}. */
 export interface OpenStoreOptions {
@@ -28,6 +29,19 @@ export interface OpenStoreOptions {
   maxValueBytes?: number
   /** Local commits after which the stored update log is compacted into one snapshot. Default 200. */
   compactAfter?: number
+  /**
+   * Coordinate with other tabs of this origin that open the same store with IndexedDB
+   * persistence: one tab (elected with Web Locks) holds the WebSocket, the others sync through it
+   * over a BroadcastChannel. Default `true`; ignored where Web Locks or BroadcastChannel are
+   * missing (e.g. Node), where every instance syncs on its own.
+   */
+  multiTab?: boolean
+  /**
+   * Stored updates larger than this many bytes are decoded after `openStore` resolves, reads
+   * being answered meanwhile from the materialized key → value view (IndexedDB only); smaller
+   * stores decode before it resolves. Default 256 KiB (about 10,000 small keys).
+   */
+  backgroundLoadBytes?: number
   /** Clock for HLC timestamps and TTLs (tests). Default `Date.now`. */
   now?: () => number
 }
@@ -80,6 +94,8 @@ export async function openStore(name: string, options: OpenStoreOptions = {}): P
     now: options.now,
     maxValueBytes: options.maxValueBytes,
     compactAfter: options.compactAfter,
+    backgroundLoadBytes: options.backgroundLoadBytes,
+    tabs: persistence instanceof IndexedDbPersistence && options.multiTab !== false && canCoordinateTabs(),
   })
   try {
     await store.start()

@@ -1,12 +1,12 @@
-import { KvRegister, KvsyncError, type KvSetOptions, type KvValue } from '@kvsync/shared'
+import { KvOrigins, KvsyncError, type KvSetOptions, type KvValue } from '@kvsync/shared'
 import * as Y from 'yjs'
 import { CommitQueue } from './commit-queue.js'
+import { Origins, Replica, mustSave } from './replica.js'
 import type { LocalPersistence } from './storage/types.js'
 import { Subscriptions, type StoreEvent, type SubscriptionTarget } from './subscriptions.js'
-import { SyncConnection, type SyncConnectionOptions, type SyncStatus } from './sync/connection.js'
-
-/** Origin of the transaction that applies what persistence loaded (it need not be saved again). */
-const LOADED = Symbol('kvsync.loaded')
+import { DurableAcks } from './sync/acks.js'
+import type { SyncStatus } from './sync/connection.js'
+import { SyncHub, type ServerOptions } from './sync/hub.js'
 
 /** A prefix filter for {@link Store.keys}, {@link Store.entries} and {@link Store.subscribe}. */
 export interface PrefixQuery {
@@ -17,11 +17,18 @@ export interface PrefixQuery {
 export interface StoreParts {
   name: string
   persistence: LocalPersistence
-  sync: Omit<SyncConnectionOptions, 'doc' | 'onStatus' | 'onError' | 'storeName'> | undefined
+  sync: ServerOptions | undefined
+  /** Coordinate with other tabs of this origin (see SyncHub). */
+  tabs: boolean
   now?: (() => number) | undefined
   maxValueBytes?: number | undefined
   compactAfter?: number | undefined
+  /** Stored updates above this many bytes are decoded after `openStore` resolves. */
+  backgroundLoadBytes?: number | undefined
 }
+
+/** Default of {@link StoreParts.backgroundLoadBytes}: smaller stores decode in a few ms. */
+const BACKGROUND_LOAD_BYTES = 256 * 1024
 
 /**
  * An open store: a key-value map kept in memory, persisted locally and synced with a server.
@@ -31,107 +38,153 @@ export interface StoreParts {
 export class Store {
   /** The store's name, as given to `openStore`. */
   readonly name: string
-  private readonly doc = new Y.Doc()
-  private readonly register: KvRegister
+  private readonly replica: Replica
   private readonly persistence: LocalPersistence
   private readonly commits: CommitQueue
+  private readonly hub: SyncHub
+  private readonly acks = new DurableAcks()
   private readonly subscriptions = new Subscriptions()
   private readonly statusListeners = new Set<(status: SyncStatus) => void>()
   private readonly errorListeners = new Set<(error: KvsyncError) => void>()
   private readonly closeListeners = new Set<() => void>()
-  private readonly connection: SyncConnection | undefined
+  private readonly hasServer: boolean
+  private readonly backgroundLoadBytes: number
+  private loadTimer: ReturnType<typeof setTimeout> | undefined
+  private loading: Promise<void> | undefined
   private closed = false
 
   /** @internal Use `openStore`. */
   constructor(parts: StoreParts) {
     this.name = parts.name
     this.persistence = parts.persistence
-    this.register = new KvRegister(this.doc, {
+    this.hasServer = parts.sync !== undefined
+    this.backgroundLoadBytes = parts.backgroundLoadBytes ?? BACKGROUND_LOAD_BYTES
+    this.replica = new Replica({
+      name: parts.name,
       now: parts.now,
       maxValueBytes: parts.maxValueBytes,
-      onInvalidEntry: (report) =>
-        this.reportError(new KvsyncError('CORRUPT_DATA', `ignored a malformed entry ${report.client}:${report.clock} (${report.reason})`)),
-    })
-    this.register.onChange((changes) => this.subscriptions.dispatch(changes))
-    this.commits = new CommitQueue({
-      persistence: this.persistence,
-      snapshot: () => Y.encodeStateAsUpdateV2(this.doc),
-      compactAfter: parts.compactAfter,
+      onChanges: (changes) => this.subscriptions.dispatch(changes),
       onError: (error) => this.reportError(error),
     })
-    this.doc.on('updateV2', (update: Uint8Array, origin: unknown) => {
-      if (origin !== LOADED) void this.commits.add(update)
+    const doc = this.replica.doc
+    this.hub = new SyncHub({
+      storeName: parts.name,
+      replica: this.replica,
+      persistence: parts.persistence,
+      acks: this.acks,
+      server: parts.sync,
+      tabs: parts.tabs,
+      onStatus: (status) => this.statusListeners.forEach((listener) => listener(status)),
+      onError: (error) => this.reportError(error),
+      onDestroyed: () => {
+        this.reportError(new KvsyncError('STORE_CLOSED', `store "${this.name}" was destroyed in another tab`))
+        void this.close()
+      },
     })
-    this.connection =
-      parts.sync === undefined
-        ? undefined
-        : new SyncConnection({
-            ...parts.sync,
-            doc: this.doc,
-            storeName: parts.name,
-            onStatus: (status) => this.statusListeners.forEach((listener) => listener(status)),
-            onError: (error) => this.reportError(error),
-          })
+    this.commits = new CommitQueue({
+      persistence: this.persistence,
+      snapshot: () => this.replica.snapshot(),
+      takeRows: this.persistence.materializes ? () => this.replica.takeRows() : undefined,
+      allRows: this.persistence.materializes ? () => this.replica.allRows() : undefined,
+      absorb: (updates) => updates.forEach((update) => this.replica.apply(update, Origins.absorbed)),
+      compactAfter: parts.compactAfter,
+      onError: (error) => this.reportError(error),
+      onCommitted: (updates, records) => this.hub.committed(updates, records, true),
+      onFailed: (updates) => this.hub.committed(updates, [], false),
+      onCompacted: (record) => this.hub.compacted(record),
+    })
+    doc.on('updateV2', (update: Uint8Array, origin: unknown) => {
+      if (mustSave(origin)) void this.commits.add(update)
+    })
+    doc.on('afterTransaction', (transaction: Y.Transaction) => {
+      if (transaction.origin === KvOrigins.local) this.acks.recordLocal(doc.clientID, Y.getState(doc.store, doc.clientID))
+    })
   }
 
   /** @internal Loads persisted state, then starts syncing. */
   async start(): Promise<void> {
-    const updates = await this.persistence.load()
-    try {
-      Y.transact(this.doc, () => updates.forEach((update) => Y.applyUpdateV2(this.doc, update)), LOADED)
-    } catch (error) {
-      throw new KvsyncError('CORRUPT_DATA', `store "${this.name}" has a stored update that cannot be decoded; it was left as is`, { cause: error })
+    const { updates, materialized } = await this.persistence.load()
+    const bytes = updates.reduce((sum, update) => sum + update.byteLength, 0)
+    this.replica.init(updates, bytes > this.backgroundLoadBytes ? materialized : undefined)
+    if (this.persistence.materializes && materialized === undefined) {
+      // A database from before the view existed (format 1): build the view once, now.
+      this.commits.requireSnapshot()
+      await this.commits.touch().catch(() => {})
     }
-    this.connection?.start()
+    this.replica.onLoaded(() => this.hub.start())
+    if (!this.replica.loaded) {
+      // Decode after openStore's caller had its first reads from the view.
+      this.loadTimer = setTimeout(() => void this.whenLoaded().catch(() => {}), 0)
+    }
+  }
+
+  /**
+   * Resolves once the whole document is decoded. Until then (big stores, right after
+   * `openStore`) reads are answered from the materialized view stored beside it; the first write
+   * decodes it at once. Rejects with `CORRUPT_DATA` if a stored update cannot be decoded.
+   */
+  whenLoaded(): Promise<void> {
+    this.loading ??= new Promise<void>((resolve) => {
+      if (this.loadTimer !== undefined) clearTimeout(this.loadTimer)
+      this.loadTimer = undefined
+      this.replica.load()
+      resolve()
+    }).catch((error: unknown) => {
+      const failure = error instanceof KvsyncError ? error : new KvsyncError('CORRUPT_DATA', 'loading failed', { cause: error })
+      this.reportError(failure)
+      throw failure
+    })
+    return this.loading
   }
 
   /** The value of `key`, or `undefined` when it has none (never set, deleted or expired). */
   get<T extends KvValue = KvValue>(key: string): T | undefined {
     this.assertOpen()
-    return this.register.get(key) as T | undefined
+    return this.replica.get<T>(key)
   }
 
   /** Whether `key` has a value. */
   has(key: string): boolean {
     this.assertOpen()
-    return this.register.has(key)
+    return this.replica.reader.has(key)
   }
 
   /** Keys with a value, sorted; only those starting with `prefix` when given. */
   keys(query: PrefixQuery = {}): string[] {
     this.assertOpen()
-    return this.register.keys(query.prefix)
+    return this.replica.reader.keys(query.prefix)
   }
 
   /** `[key, value]` pairs, sorted by key; only keys starting with `prefix` when given. */
   entries<T extends KvValue = KvValue>(query: PrefixQuery = {}): Array<[string, T]> {
     this.assertOpen()
-    return this.register.entries(query.prefix) as Array<[string, T]>
+    return this.replica.reader.entries(query.prefix) as Array<[string, T]>
   }
 
   /** Number of keys with a value. */
   get size(): number {
     this.assertOpen()
-    return this.register.size
+    return this.replica.reader.size
   }
 
   /**
    * Sets `key` to `value`, at once in memory. The promise resolves when the write is durable
-   * locally (one commit for all writes of the same task). Invalid input throws a `KvsyncError`
-   * synchronously (`INVALID_KEY`, `INVALID_VALUE`, `VALUE_TOO_LARGE`, `INVALID_OPTION`) and
-   * stores nothing; the promise rejects only when saving fails (`QUOTA_EXCEEDED`,
-   * `PERSISTENCE_FAILED`), in which case the value stays in memory and is saved again later.
+   * locally: its IndexedDB transaction committed with `durability: 'strict'` (one commit for all
+   * writes of the same task). Invalid input throws a `KvsyncError` synchronously (`INVALID_KEY`,
+   * `INVALID_VALUE`, `VALUE_TOO_LARGE`, `INVALID_OPTION`) and stores nothing; the promise
+   * rejects only when saving fails (`QUOTA_EXCEEDED`, `PERSISTENCE_FAILED`), in which case the
+   * value stays in memory (and syncs) and is saved again once storage works.
    */
   set(key: string, value: KvValue, options?: KvSetOptions): Promise<void> {
     this.assertOpen()
-    this.register.set(key, value, options)
+    this.replica.writer().set(key, value, options)
     return this.committed()
   }
 
   /** Deletes `key`. Resolves when the delete is durable locally. */
   delete(key: string): Promise<void> {
     this.assertOpen()
-    this.register.delete(key)
+    this.replica.writer().delete(key)
     return this.committed()
   }
 
@@ -141,7 +194,7 @@ export class Store {
    */
   transact(fn: () => void): Promise<void> {
     this.assertOpen()
-    this.register.transact(fn)
+    this.replica.writer().transact(fn)
     return this.committed()
   }
 
@@ -170,9 +223,13 @@ export class Store {
     return this.subscriptions.add(target, callback)
   }
 
-  /** Where the store stands with its server; always `offline` for a local-only store. */
+  /**
+   * Where the store stands with its server; always `offline` for a local-only store. In a tab
+   * that does not hold the connection, this is the leader tab's status (and `synced` once this
+   * tab also has what the leader had when it synced).
+   */
   get status(): SyncStatus {
-    return this.connection?.currentStatus ?? 'offline'
+    return this.hub.currentStatus
   }
 
   /** Calls `listener` on every status change. Returns an unsubscribe function. */
@@ -196,7 +253,7 @@ export class Store {
    * store is closed first.
    */
   whenSynced(): Promise<void> {
-    if (this.connection === undefined) return Promise.reject(new KvsyncError('INVALID_OPTION', `store "${this.name}" has no server url`))
+    if (!this.hasServer) return Promise.reject(new KvsyncError('INVALID_OPTION', `store "${this.name}" has no server url`))
     if (this.status === 'synced') return Promise.resolve()
     return new Promise((resolve, reject) => {
       const offStatus = this.onStatusChange((status) => {
@@ -212,18 +269,55 @@ export class Store {
     })
   }
 
+  /**
+   * Resolves once every write made through this store object so far is durable on the server
+   * (the server's durable acknowledgement covers it). Writes keep their place when the
+   * connection drops: the promise waits across reconnects and leader changes. Rejects with
+   * `INVALID_OPTION` without a server URL and `STORE_CLOSED` if the store closes first.
+   */
+  whenSaved(): Promise<void> {
+    if (!this.hasServer) return Promise.reject(new KvsyncError('INVALID_OPTION', `store "${this.name}" has no server url`))
+    if (this.closed) return Promise.reject(new KvsyncError('STORE_CLOSED', `store "${this.name}" is closed`))
+    return this.acks.wait()
+  }
+
+  /**
+   * How many key writes made through this store object the server has not yet acknowledged as
+   * durable (0 when all are saved on the server). See {@link onUnsavedChange}.
+   */
+  get unsavedWrites(): number {
+    return this.acks.unsaved
+  }
+
+  /** Calls `listener` with {@link unsavedWrites} whenever it changes. Returns an unsubscribe. */
+  onUnsavedChange(listener: (unsavedWrites: number) => void): () => void {
+    return this.acks.onChange(listener)
+  }
+
   /** Stops syncing, waits for pending local writes, and releases the database. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    this.connection?.stop()
+    if (this.loadTimer !== undefined) clearTimeout(this.loadTimer)
+    this.hub.close()
     await this.commits.flush()
     this.commits.dispose()
     this.closeListeners.forEach((listener) => listener())
-    this.register.destroy()
+    this.acks.rejectAll(new KvsyncError('STORE_CLOSED', `store "${this.name}" was closed`))
+    this.replica.destroy()
     this.subscriptions.clear()
-    this.doc.destroy()
     await this.persistence.close()
+  }
+
+  /**
+   * Deletes this store's local data on purpose (the IndexedDB database), after closing it.
+   * Other tabs that have the store open are told to close it (they report `STORE_CLOSED` through
+   * their error listeners); the database is deleted once they have. Data on the server is kept.
+   */
+  async destroy(): Promise<void> {
+    this.hub.destroying()
+    await this.close()
+    await this.persistence.destroy()
   }
 
   private onClose(listener: () => void): () => void {

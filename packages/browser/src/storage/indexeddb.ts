@@ -1,18 +1,29 @@
 import { KvsyncError } from '@kvsync/shared'
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb'
-import type { LocalPersistence } from './types.js'
+import { decodeRow, rowWins } from './materialized.js'
+import type { CompactPlan, LoadedState, LocalPersistence, MaterializedRows } from './types.js'
 
 /**
- * On-disk format of a store in IndexedDB. Bump when the layout changes; a database written by a
- * newer version is refused (never rewritten or wiped).
+ * On-disk format of a store in IndexedDB (also the database version). Bump when the layout
+ * changes; a database written by a newer version is refused (never rewritten or wiped).
+ *
+ * 1. `updates` (update log + snapshot), `meta`.
+ * 2. adds `kv`, the materialized view (key → winning entry), written in the same transaction as
+ *    the updates that produced it. A format-1 database gets an empty `kv` on upgrade and no
+ *    `materialized` mark; the store rebuilds the view on its first open.
  */
-export const IDB_FORMAT_VERSION = 1
+export const IDB_FORMAT_VERSION = 2
 
 interface StoreSchema extends DBSchema {
   /** Yjs V2 updates under auto-increment keys: a snapshot followed by appended updates. */
   updates: { key: number; value: Uint8Array }
-  /** Format bookkeeping: `format` → IDB_FORMAT_VERSION of the writer. */
+  /**
+   * Bookkeeping: `format` → IDB_FORMAT_VERSION of the writer; `materialized` → 1 once `kv`
+   * holds the winner of every key.
+   */
   meta: { key: string; value: number }
+  /** The materialized view: key → row (see materialized.ts). */
+  kv: { key: string; value: Uint8Array }
 }
 
 /** Name of the IndexedDB database that holds store `name`. */
@@ -34,27 +45,49 @@ function persistenceError(error: unknown, action: string): KvsyncError {
   return new KvsyncError('PERSISTENCE_FAILED', `IndexedDB failed while ${action}`, { cause: error })
 }
 
+/** Options of {@link IndexedDbPersistence.open}. */
+export interface IndexedDbPersistenceOptions {
+  /**
+   * Called when another connection needs this database gone or upgraded (another tab's
+   * `destroy()`, or a newer kvsync). The connection is closed first so that it is not blocked
+   * (https://w3c.github.io/IndexedDB/#versionchange-transaction-steps); later commits fail.
+   */
+  onVersionChange?: () => void
+}
+
 /** Persists a store in its own IndexedDB database (see {@link databaseName}). */
 export class IndexedDbPersistence implements LocalPersistence {
+  readonly materializes = true
   private count = 0
   private closed = false
+  /** Update records whose content this instance's document already holds. */
+  private readonly known = new Set<number>()
 
   private constructor(
     private readonly name: string,
     private readonly db: IDBPDatabase<StoreSchema>,
   ) {}
 
-  /** Opens (creating if needed) the database of store `storeName`. */
-  static async open(storeName: string): Promise<IndexedDbPersistence> {
+  /** Opens (creating or upgrading if needed) the database of store `storeName`. */
+  static async open(storeName: string, options: IndexedDbPersistenceOptions = {}): Promise<IndexedDbPersistence> {
     const name = databaseName(storeName)
     let db: IDBPDatabase<StoreSchema>
+    let instance: IndexedDbPersistence | undefined
     try {
       db = await openDB<StoreSchema>(name, IDB_FORMAT_VERSION, {
-        upgrade(database, oldVersion) {
+        upgrade(database, oldVersion, _newVersion, transaction) {
           if (oldVersion < 1) {
             database.createObjectStore('updates', { autoIncrement: true })
             database.createObjectStore('meta')
           }
+          if (oldVersion < 2) database.createObjectStore('kv')
+          // A new database's (empty) view is complete; an upgraded one's must be rebuilt.
+          if (oldVersion === 0) void transaction.objectStore('meta').put(1, 'materialized')
+          void transaction.objectStore('meta').put(IDB_FORMAT_VERSION, 'format')
+        },
+        blocking() {
+          instance?.closeForVersionChange()
+          options.onVersionChange?.()
         },
       })
     } catch (error) {
@@ -68,51 +101,91 @@ export class IndexedDbPersistence implements LocalPersistence {
       db.close()
       throw new KvsyncError('UNSUPPORTED_FORMAT', `store "${storeName}" uses format ${format}, newer than ${IDB_FORMAT_VERSION}`)
     }
-    if (format === undefined) await db.put('meta', IDB_FORMAT_VERSION, 'format')
-    return new IndexedDbPersistence(name, db)
+    instance = new IndexedDbPersistence(name, db)
+    return instance
   }
 
   get storedCount(): number {
     return this.count
   }
 
-  async load(): Promise<Uint8Array[]> {
+  async load(): Promise<LoadedState> {
     try {
-      const updates = await this.db.getAll('updates')
+      const transaction = this.db.transaction(['updates', 'meta', 'kv'], 'readonly')
+      const [recordIds, updates, mark, rowKeys, rows] = await Promise.all([
+        transaction.objectStore('updates').getAllKeys(),
+        transaction.objectStore('updates').getAll(),
+        transaction.objectStore('meta').get('materialized'),
+        transaction.objectStore('kv').getAllKeys(),
+        transaction.objectStore('kv').getAll(),
+      ])
       for (const update of updates) {
-        if (!(update instanceof Uint8Array)) throw new KvsyncError('CORRUPT_DATA', `store database "${this.name}" holds a record that is not an update`)
+        if (!(update instanceof Uint8Array)) throw new KvsyncError('CORRUPT_DATA', `store database "${this.name}" holds a record that is not an update; it was left as is`)
       }
+      recordIds.forEach((id) => this.known.add(id))
       this.count = updates.length
-      return updates
+      // The view is derived data: if a row is damaged, rebuild the view from the updates.
+      const complete = mark === 1 && rowKeys.length === rows.length && rows.every((row) => row instanceof Uint8Array)
+      const materialized = complete ? new Map(rowKeys.map((key, index) => [key, rows[index]!])) : undefined
+      return { updates, materialized }
     } catch (error) {
       throw persistenceError(error, 'loading')
     }
   }
 
-  async append(updates: readonly Uint8Array[]): Promise<void> {
-    if (updates.length === 0) return
+  async append(updates: readonly Uint8Array[], rows?: MaterializedRows): Promise<readonly number[]> {
+    if (updates.length === 0 && (rows === undefined || rows.size === 0)) return []
     try {
-      const transaction = this.db.transaction('updates', 'readwrite', { durability: 'strict' })
-      for (const update of updates) void transaction.store.add(update)
-      await transaction.done
+      // durability 'strict': resolve only once the data is flushed to disk, not just handed to
+      // the OS (https://w3c.github.io/IndexedDB/#dom-idbtransactiondurability-strict).
+      const transaction = this.db.transaction(['updates', 'kv'], 'readwrite', { durability: 'strict' })
+      const added = Promise.all(updates.map((update) => transaction.objectStore('updates').add(update)))
+      const written = rows === undefined ? Promise.resolve() : writeRows(transaction.objectStore('kv'), rows)
+      const [ids] = await Promise.all([added, written, transaction.done])
       this.count += updates.length
+      ids.forEach((id) => this.known.add(id))
+      return ids
     } catch (error) {
       throw persistenceError(error, 'saving')
     }
   }
 
-  async compact(snapshot: () => Uint8Array): Promise<void> {
+  async compact(plan: CompactPlan): Promise<number | undefined> {
     try {
-      const transaction = this.db.transaction('updates', 'readwrite', { durability: 'strict' })
-      // The transaction is queued after every append already requested, so the snapshot taken
-      // now covers everything it clears (see LocalPersistence.compact).
-      void transaction.store.clear()
-      void transaction.store.add(snapshot())
-      await transaction.done
+      const transaction = this.db.transaction(['updates', 'kv', 'meta'], 'readwrite', { durability: 'strict' })
+      const updates = transaction.objectStore('updates')
+      // Another tab may have committed updates whose broadcast has not reached us yet: read
+      // them back inside this transaction (nothing can commit in between) before clearing.
+      const unknown = (await updates.getAllKeys()).filter((id) => !this.known.has(id))
+      if (unknown.length > 0) {
+        const missed = await Promise.all(unknown.map((id) => updates.get(id)))
+        plan.absorb?.(missed.filter((update): update is Uint8Array => update instanceof Uint8Array))
+      }
+      const snapshot = plan.snapshot()
+      void updates.clear()
+      const id = updates.add(snapshot)
+      const kv = transaction.objectStore('kv')
+      let written: Promise<unknown> = Promise.resolve()
+      if (plan.allRows !== undefined) {
+        void kv.clear()
+        const all = plan.allRows()
+        written = Promise.all([...all].map(([key, row]) => kv.put(row, key)))
+        void transaction.objectStore('meta').put(1, 'materialized')
+      } else if (plan.rows !== undefined) {
+        written = writeRows(kv, plan.rows())
+      }
+      const [snapshotId] = await Promise.all([id, written, transaction.done])
+      this.known.clear()
+      this.known.add(snapshotId)
       this.count = 1
+      return snapshotId
     } catch (error) {
       throw persistenceError(error, 'compacting')
     }
+  }
+
+  markKnown(records: readonly number[]): void {
+    records.forEach((id) => this.known.add(id))
   }
 
   async close(): Promise<void> {
@@ -127,8 +200,33 @@ export class IndexedDbPersistence implements LocalPersistence {
       const request = indexedDB.deleteDatabase(this.name)
       request.onsuccess = () => resolve()
       request.onerror = () => reject(persistenceError(request.error, 'deleting'))
-      // Other tabs hold the database open; deletion completes when they close it.
-      request.onblocked = () => resolve()
+      // Other tabs get a versionchange event and close their connection (see `blocking` in
+      // open); deletion completes then, and `onsuccess` follows.
+      request.onblocked = () => {}
     })
   }
+
+  private closeForVersionChange(): void {
+    if (this.closed) return
+    this.closed = true
+    this.db.close()
+  }
+}
+
+/** The part of the `kv` object store that writeRows needs. */
+interface KvObjectStore {
+  get(key: string): Promise<Uint8Array | undefined>
+  put(value: Uint8Array, key: string): Promise<string>
+}
+
+/** Writes each row unless the stored row already beats it (see rowWins). */
+async function writeRows(kv: KvObjectStore, rows: MaterializedRows): Promise<void> {
+  await Promise.all(
+    [...rows].map(async ([key, row]) => {
+      const candidate = decodeRow(row)
+      if (candidate === undefined) return
+      const stored = await kv.get(key)
+      if (rowWins(candidate, stored === undefined ? undefined : decodeRow(stored))) await kv.put(row, key)
+    }),
+  )
 }

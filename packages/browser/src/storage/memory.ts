@@ -1,26 +1,29 @@
-import type { LocalPersistence } from './types.js'
+import type { CompactPlan, LoadedState, LocalPersistence } from './types.js'
 
 /**
  * Keeps updates in memory only: nothing survives the process. The default in Node and for
  * tests; in a browser, for data that must not outlive the page.
  */
 export class MemoryPersistence implements LocalPersistence {
+  readonly materializes = false
   private updates: Uint8Array[] = []
 
   get storedCount(): number {
     return this.updates.length
   }
 
-  async load(): Promise<Uint8Array[]> {
-    return [...this.updates]
+  async load(): Promise<LoadedState> {
+    return { updates: [...this.updates], materialized: undefined }
   }
 
-  async append(updates: readonly Uint8Array[]): Promise<void> {
+  async append(updates: readonly Uint8Array[]): Promise<readonly number[]> {
     this.updates.push(...updates)
+    return []
   }
 
-  async compact(snapshot: () => Uint8Array): Promise<void> {
-    this.updates = [snapshot()]
+  async compact(plan: CompactPlan): Promise<undefined> {
+    this.updates = [plan.snapshot()]
+    return undefined
   }
 
   async close(): Promise<void> {}

@@ -1,22 +1,76 @@
 /**
+ * Rows of the materialized key → entry view: key → the key's winning entry encoded with
+ * `encodeRow` (see materialized.ts). A persistence writes a row only when it beats the row
+ * already stored (greater HLC, or a tombstone at an equal HLC), so tabs that commit in any order
+ * converge on the winner.
+ */
+export type MaterializedRows = ReadonlyMap<string, Uint8Array>
+
+/** What {@link LocalPersistence.load} returns. */
+export interface LoadedState {
+  /** Every stored update, oldest first; `[]` for a new store. */
+  readonly updates: Uint8Array[]
+  /**
+   * The materialized view (key → row), when this persistence keeps a complete one; `undefined`
+   * when it keeps none or it must be rebuilt (a database from before the view existed).
+   */
+  readonly materialized: Map<string, Uint8Array> | undefined
+}
+
+/** What {@link LocalPersistence.compact} needs. */
+export interface CompactPlan {
+  /**
+   * Called once the replacement is ordered after every append already requested (by this
+   * instance and, for shared storage, by other tabs) and after `absorb`: the snapshot it returns
+   * must cover everything it replaces.
+   */
+  snapshot: () => Uint8Array
+  /**
+   * For storage shared between tabs: receives stored updates this instance has not seen yet
+   * (another tab committed them and its broadcast has not arrived), to merge them into the
+   * document before the snapshot is taken. Without it they would be cleared and lost.
+   */
+  absorb?: (updates: Uint8Array[]) => void
+  /**
+   * Rows to write in the same transaction (winner rule as for appends), called right after
+   * `snapshot` so that both describe the same moment.
+   */
+  rows?: () => MaterializedRows
+  /**
+   * Replaces the whole materialized view in the same transaction and marks it complete (rebuild
+   * after an upgrade or a failed commit), called right after `snapshot`. Wins over `rows`.
+   */
+  allRows?: () => MaterializedRows
+}
+
+/**
  * Where a client keeps its copy of a store between sessions. Updates are Yjs V2 updates (more
  * compact than V1 on disk). Every method's promise settles: on failure it rejects with a
  * `KvsyncError` (`QUOTA_EXCEEDED`, `PERSISTENCE_FAILED`, `CORRUPT_DATA`, `UNSUPPORTED_FORMAT`).
  */
 export interface LocalPersistence {
-  /** Every stored update, oldest first; `[]` for a new store. */
-  load(): Promise<Uint8Array[]>
-  /** Appends updates in one transaction; resolves once committed. */
-  append(updates: readonly Uint8Array[]): Promise<void>
+  /** Every stored update and, when kept, the materialized view. */
+  load(): Promise<LoadedState>
   /**
-   * Replaces everything stored with one snapshot, atomically. `snapshot` is called at the moment
-   * the replacement is ordered after every append already requested, so the snapshot it returns
-   * covers all of them; appends requested later are kept.
+   * Appends updates and writes `rows` in one transaction; resolves once committed, with the
+   * record ids of the appended updates where the storage has them (shared storage: IndexedDB).
    */
-  compact(snapshot: () => Uint8Array): Promise<void>
+  append(updates: readonly Uint8Array[], rows?: MaterializedRows): Promise<readonly number[]>
+  /**
+   * Replaces every stored update with one snapshot, atomically (see {@link CompactPlan}).
+   * Resolves with the record id of the snapshot where the storage has one.
+   */
+  compact(plan: CompactPlan): Promise<number | undefined>
   /** How many updates are stored (appends since the last compaction, plus the snapshot). */
   readonly storedCount: number
-  /** Releases the database. Idempotent. */
+  /** Whether this persistence keeps a materialized view (then the store sends rows with commits). */
+  readonly materializes: boolean
+  /**
+   * Shared storage only: record ids another instance committed and this one has applied (from a
+   * broadcast), so compaction need not read them back.
+   */
+  markKnown?(records: readonly number[]): void
+  /** Releases the storage. Idempotent. */
   close(): Promise<void>
   /** Deletes everything stored for this store. */
   destroy(): Promise<void>

@@ -1,4 +1,14 @@
-import { CloseCodes, KvsyncError, MessageType, PROTOCOL_VERSION, isPermanentCloseCode, type KvsyncErrorCode } from '@kvsync/shared'
+import {
+  CloseCodes,
+  KvsyncError,
+  MessageType,
+  PROTOCOL_VERSION,
+  encodeHello,
+  isPermanentCloseCode,
+  readDurableAck,
+  readErrorMessage,
+  type KvsyncErrorCode,
+} from '@kvsync/shared'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import * as syncProtocol from 'y-protocols/sync'
@@ -33,6 +43,8 @@ export interface SyncConnectionOptions {
   WebSocket: WebSocketConstructor
   onStatus: (status: SyncStatus) => void
   onError: (error: KvsyncError) => void
+  /** A durable acknowledgement from the server: every update of client C below clock K is durable. */
+  onDurableAck?: ((clocks: Map<number, number>) => void) | undefined
   backoff?: BackoffOptions | undefined
   /** Reconnect when nothing was heard from the server for this long. Default 30 s. */
   timeoutMs?: number | undefined
@@ -144,10 +156,7 @@ export class SyncConnection {
     if (socket !== this.socket) return
     this.lastHeard = Date.now()
     this.setStatus('syncing')
-    const hello = encoding.createEncoder()
-    encoding.writeVarUint(hello, MessageType.hello)
-    encoding.writeVarUint(hello, PROTOCOL_VERSION)
-    socket.send(encoding.toUint8Array(hello))
+    socket.send(encodeHello(PROTOCOL_VERSION))
     const step1 = encoding.createEncoder()
     encoding.writeVarUint(step1, MessageType.sync)
     syncProtocol.writeSyncStep1(step1, this.options.doc)
@@ -186,9 +195,10 @@ export class SyncConnection {
           this.setStatus('synced')
         }
       } else if (type === MessageType.error) {
-        const code = decoding.readVarString(decoder) as KvsyncErrorCode
-        const message = decoding.readVarString(decoder)
-        this.options.onError(new KvsyncError(code, `server: ${message}`))
+        const { code, message } = readErrorMessage(decoder)
+        this.options.onError(new KvsyncError(code as KvsyncErrorCode, `server: ${message}`))
+      } else if (type === MessageType.durableAck) {
+        this.options.onDurableAck?.(readDurableAck(decoder))
       }
       // Awareness (1) and other messages only prove the server is alive.
     } catch (error) {

@@ -1,0 +1,191 @@
+import 'fake-indexeddb/auto'
+import { KvRegister, type KvEntry } from '@kvsync/shared'
+import { openDB } from 'idb'
+import { describe, expect, it, vi } from 'vitest'
+import * as Y from 'yjs'
+import { openStore } from '../open-store.js'
+import { IndexedDbPersistence, databaseName } from './indexeddb.js'
+import { decodeRow, encodeRow, rowWins } from './materialized.js'
+
+// fake-indexeddb stands in for the browser here; e2e/tests/browser-*.spec.ts prove it in Chromium.
+let counter = 0
+const uniqueName = () => `mat-test/${Date.now()}-${counter++}`
+
+function entry(key: string, wallMs: number, tombstone = false): KvEntry {
+  return { key, hlc: { wallMs, counter: 0, node: 7 }, tombstone, expiresAt: undefined, value: tombstone ? undefined : new Uint8Array([1, wallMs]) }
+}
+
+async function rawRows(name: string): Promise<Map<string, KvEntry | undefined>> {
+  const db = await openDB(databaseName(name))
+  const keys = (await db.getAllKeys('kv')) as string[]
+  const rows = await db.getAll('kv')
+  db.close()
+  return new Map(keys.map((key, index) => [key, decodeRow(rows[index])]))
+}
+
+/** An update holding `count` keys written by a plain register (as another replica would). */
+function bigUpdate(count: number, prefix = 'k'): Uint8Array {
+  const doc = new Y.Doc()
+  const register = new KvRegister(doc)
+  doc.transact(() => {
+    for (let i = 0; i < count; i++) register.set(`${prefix}${i}`, { i, text: `value ${i}` })
+  })
+  register.destroy()
+  return Y.encodeStateAsUpdateV2(doc)
+}
+
+describe('materialized view', () => {
+  it('round-trips rows and orders them like the register (HLC, then tombstone)', () => {
+    expect(decodeRow(encodeRow(entry('a', 5)))).toEqual(entry('a', 5))
+    expect(rowWins(entry('a', 6), entry('a', 5))).toBe(true)
+    expect(rowWins(entry('a', 5), entry('a', 6))).toBe(false)
+    expect(rowWins(entry('a', 5, true), entry('a', 5))).toBe(true)
+    expect(rowWins(entry('a', 5), entry('a', 5, true))).toBe(false)
+    expect(rowWins(entry('a', 1), undefined)).toBe(true)
+  })
+
+  it('writes the winning entry of each written key in the commit of the write', async () => {
+    const name = uniqueName()
+    const store = await openStore(name, { persistence: 'indexeddb' })
+    await store.set('a', 1)
+    await store.set('b', 'two', { ttl: 60_000 })
+    await store.delete('a')
+    const rows = await rawRows(name)
+    expect(rows.get('a')).toMatchObject({ key: 'a', tombstone: true })
+    expect(rows.get('b')).toMatchObject({ key: 'b', tombstone: false })
+    expect(rows.get('b')!.expiresAt).toBeGreaterThan(Date.now())
+    await store.close()
+  })
+
+  it('answers reads from the view before the document is decoded, then from the register', async () => {
+    const name = uniqueName()
+    const first = await openStore(name, { persistence: 'indexeddb' })
+    await first.transact(() => {
+      for (let i = 0; i < 500; i++) void first.set(`k${i}`, { i })
+    })
+    await first.delete('k7')
+    await first.close()
+
+    const second = await openStore(name, { persistence: 'indexeddb', backgroundLoadBytes: 0 })
+    const loaded = vi.fn()
+    void second.whenLoaded().then(loaded)
+    // Same task as the open resolving: the document has not been decoded yet.
+    expect(loaded).not.toHaveBeenCalled()
+    expect(second.get('k3')).toEqual({ i: 3 })
+    expect(second.has('k7')).toBe(false)
+    expect(second.size).toBe(499)
+    expect(second.keys({ prefix: 'k49' })).toEqual(['k49', 'k490', 'k491', 'k492', 'k493', 'k494', 'k495', 'k496', 'k497', 'k498', 'k499'])
+    await second.whenLoaded()
+    expect(second.get('k3')).toEqual({ i: 3 })
+    expect(second.size).toBe(499)
+    // A write before or after loading works the same.
+    await second.set('k7', 'back')
+    expect(second.get('k7')).toBe('back')
+    await second.close()
+  })
+
+  it('decodes at once when written to before the background load', async () => {
+    const name = uniqueName()
+    const first = await openStore(name, { persistence: 'indexeddb' })
+    await first.set('a', 1)
+    await first.close()
+    const second = await openStore(name, { persistence: 'indexeddb', backgroundLoadBytes: 0 })
+    await second.set('b', 2)
+    expect(second.entries()).toEqual([['a', 1], ['b', 2]])
+    await second.close()
+  })
+
+  it('builds the view on the first open of a format-1 database', async () => {
+    const name = uniqueName()
+    const v1 = await openDB(databaseName(name), 1, {
+      upgrade(database) {
+        database.createObjectStore('updates', { autoIncrement: true })
+        database.createObjectStore('meta')
+      },
+    })
+    await v1.put('meta', 1, 'format')
+    await v1.add('updates', bigUpdate(50))
+    v1.close()
+
+    const store = await openStore(name, { persistence: 'indexeddb' })
+    expect(store.size).toBe(50)
+    const rows = await rawRows(name)
+    expect(rows.size).toBe(50)
+    expect(rows.get('k10')).toMatchObject({ key: 'k10', tombstone: false })
+    await store.close()
+    const check = await openDB(databaseName(name))
+    expect(check.version).toBe(2)
+    expect(await check.get('meta', 'materialized')).toBe(1)
+    check.close()
+    // And the next open uses it.
+    const again = await openStore(name, { persistence: 'indexeddb', backgroundLoadBytes: 0 })
+    expect(again.get('k49')).toEqual({ i: 49, text: 'value 49' })
+    await again.close()
+  })
+
+  it('reports an undecodable update found by the background load and keeps it', async () => {
+    const name = uniqueName()
+    const persistence = await IndexedDbPersistence.open(name)
+    await persistence.append([new Uint8Array([255, 255, 255, 1, 2, 3])], new Map([['x', encodeRow(entry('x', 3))]]))
+    await persistence.close()
+    const store = await openStore(name, { persistence: 'indexeddb', backgroundLoadBytes: 0 })
+    const errors: string[] = []
+    store.onError((error) => errors.push(error.code))
+    await expect(store.whenLoaded()).rejects.toMatchObject({ code: 'CORRUPT_DATA' })
+    expect(errors).toEqual(['CORRUPT_DATA'])
+    expect(() => store.set('y', 1)).toThrow(expect.objectContaining({ code: 'CORRUPT_DATA' }))
+    await store.close()
+    const check = await openDB(databaseName(name))
+    expect(await check.count('updates')).toBe(1)
+    check.close()
+  })
+
+  it('keeps the greater row when two connections commit in the opposite order', async () => {
+    const name = uniqueName()
+    const a = await IndexedDbPersistence.open(name)
+    const b = await IndexedDbPersistence.open(name)
+    await b.append([], new Map([['k', encodeRow(entry('k', 9))]]))
+    await a.append([], new Map([['k', encodeRow(entry('k', 4))]]))
+    expect((await rawRows(name)).get('k')).toMatchObject({ hlc: { wallMs: 9 } })
+    await a.append([], new Map([['k', encodeRow(entry('k', 9, true))]]))
+    expect((await rawRows(name)).get('k')).toMatchObject({ tombstone: true })
+    await a.close()
+    await b.close()
+  })
+
+  it('compaction reads back updates another connection committed before clearing them', async () => {
+    const name = uniqueName()
+    const a = await IndexedDbPersistence.open(name)
+    const b = await IndexedDbPersistence.open(name)
+    await a.load()
+    await b.load()
+    const fromB = bigUpdate(3, 'b')
+    await b.append([fromB])
+    const absorbed: Uint8Array[][] = []
+    await a.compact({ snapshot: () => new Uint8Array([0, 0]), absorb: (updates) => absorbed.push(updates) })
+    expect(absorbed).toEqual([[fromB]])
+    // Updates it was told about (markKnown) are not read back.
+    const id = (await b.append([fromB]))[0]!
+    a.markKnown([id])
+    await a.compact({ snapshot: () => new Uint8Array([0, 0]), absorb: (updates) => absorbed.push(updates) })
+    expect(absorbed).toHaveLength(1)
+    await a.close()
+    await b.close()
+  })
+
+  it('commits with durability strict', async () => {
+    const name = uniqueName()
+    const store = await openStore(name, { persistence: 'indexeddb' })
+    const spy = vi.spyOn(IDBDatabase.prototype, 'transaction')
+    await store.set('a', 1)
+    const writes = spy.mock.calls.filter(([, mode]) => mode === 'readwrite')
+    spy.mockRestore()
+    expect(writes.length).toBeGreaterThan(0)
+    for (const call of writes) expect(call[2]).toEqual({ durability: 'strict' })
+    // Once the promise resolved, another connection sees the write.
+    const db = await openDB(databaseName(name))
+    expect(await db.count('updates')).toBeGreaterThan(0)
+    db.close()
+    await store.close()
+  })
+})

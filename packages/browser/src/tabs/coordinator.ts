@@ -1,0 +1,107 @@
+import type { SyncStatus } from '../sync/connection.js'
+
+/**
+ * Messages between tabs (pages, workers) of one origin that opened the same store, over a
+ * BroadcastChannel named after the store. Structured clone carries the bytes and maps.
+ *
+ * | type        | from          | meaning                                                         |
+ * | ----------- | ------------- | --------------------------------------------------------------- |
+ * | update      | any tab       | a Yjs V2 update, sent AFTER the sender committed it to IndexedDB |
+ * |             |               | (`records`: its record ids) or failed to (`durable: false`)     |
+ * | compacted   | any tab       | the sender replaced the log by snapshot `record`, taken at      |
+ * |             |               | (at most) `stateVector`                                         |
+ * | status      | leader        | the leader's connection status; its state vector when synced    |
+ * | acks        | leader        | durable acknowledgements from the server (client → clock)       |
+ * | whoLeads    | a new tab     | asks the leader to repeat status and acks                        |
+ * | destroyed   | any tab       | the store's local data was deleted on purpose: close            |
+ */
+export type TabMessage =
+  | { type: 'update'; update: Uint8Array; records: readonly number[]; durable: boolean }
+  | { type: 'compacted'; record: number; stateVector: Uint8Array }
+  | { type: 'status'; status: SyncStatus; stateVector: Uint8Array | undefined }
+  | { type: 'acks'; clocks: Map<number, number> }
+  | { type: 'whoLeads' }
+  | { type: 'destroyed' }
+
+interface LockManagerLike {
+  request(name: string, options: { signal?: AbortSignal }, callback: () => Promise<void>): Promise<unknown>
+}
+
+function lockManager(): LockManagerLike | undefined {
+  return (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks
+}
+
+/** Whether this environment can coordinate tabs (BroadcastChannel and Web Locks both exist). */
+export function canCoordinateTabs(): boolean {
+  return typeof globalThis.BroadcastChannel === 'function' && lockManager() !== undefined
+}
+
+/** Options of {@link TabCoordinator}. */
+export interface TabCoordinatorOptions {
+  storeName: string
+  onMessage: (message: TabMessage) => void
+  /** This tab now holds the store's leader lock (and must open the WebSocket). */
+  onLeader: () => void
+}
+
+/**
+ * Leader election and messaging between the tabs of one origin that opened the same store.
+ *
+ * The leader is whoever holds the Web Lock `kvsync:<store>`
+ * (https://w3c.github.io/web-locks/#api-lock-manager-request): requests queue, so when the
+ * leader's page closes or crashes the browser releases its lock and the next tab in line becomes
+ * leader without any timeout. Only the leader connects to the server; the others exchange
+ * updates with it (and each other) over a BroadcastChannel
+ * (https://html.spec.whatwg.org/multipage/web-messaging.html#broadcasting-to-other-browsing-contexts),
+ * which does not deliver a message to the context that sent it.
+ */
+export class TabCoordinator {
+  private readonly channel: BroadcastChannel
+  private readonly abort = new AbortController()
+  private releaseLock: (() => void) | undefined
+  private closed = false
+  private leader = false
+
+  constructor(private readonly options: TabCoordinatorOptions) {
+    this.channel = new BroadcastChannel(`kvsync:${options.storeName}`)
+    this.channel.onmessage = (event: MessageEvent<TabMessage>) => {
+      if (!this.closed) this.options.onMessage(event.data)
+    }
+  }
+
+  get isLeader(): boolean {
+    return this.leader
+  }
+
+  /** Queues for the leader lock; `onLeader` runs once it is granted. */
+  elect(): void {
+    const locks = lockManager()
+    if (locks === undefined) return
+    locks
+      .request(`kvsync:${this.options.storeName}`, { signal: this.abort.signal }, () => {
+        if (this.closed) return Promise.resolve()
+        this.leader = true
+        this.options.onLeader()
+        // Held until close(); the browser also releases it when this context goes away.
+        return new Promise<void>((resolve) => (this.releaseLock = resolve))
+      })
+      .catch(() => {
+        // AbortError: closed before the lock was granted. Nothing to release.
+      })
+  }
+
+  post(message: TabMessage): void {
+    if (this.closed) return
+    this.channel.postMessage(message)
+  }
+
+  /** Leaves the election (releasing the lock if held) and stops messaging. */
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.abort.abort()
+    this.releaseLock?.()
+    this.leader = false
+    this.channel.close()
+  }
+}
