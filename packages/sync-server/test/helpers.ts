@@ -7,7 +7,7 @@ import * as awarenessProtocol from 'y-protocols/awareness'
 import * as syncProtocol from 'y-protocols/sync'
 import * as Y from 'yjs'
 import { WebSocket } from 'ws'
-import { MessageType } from '@kvsync/shared'
+import { MessageType, PROTOCOL_VERSION, encodeHello, readDurableAck, readErrorMessage } from '@kvsync/shared'
 import { createSyncServer, silentLogger } from '../src/index.js'
 import type { SyncServer, SyncServerOptions } from '../src/index.js'
 
@@ -43,10 +43,17 @@ export class RawClient {
   readonly socket: WebSocket
   readonly closed: Promise<{ code: number; reason: string }>
   readonly opened: Promise<void>
+  /** Coded errors (type 101) received; kvsync clients only. */
+  readonly errors: Array<{ code: string; message: string }> = []
+  /** Durable acks (type 102) received, in order; kvsync clients only. */
+  readonly acks: Array<Map<number, number>> = []
 
-  constructor(url: string, options: { sendStep1?: boolean; autoPong?: boolean } = {}) {
+  constructor(
+    url: string,
+    options: { sendStep1?: boolean; autoPong?: boolean; hello?: boolean; headers?: Record<string, string> } = {},
+  ) {
     this.awareness.setLocalState(null)
-    this.socket = new WebSocket(url, { autoPong: options.autoPong ?? true })
+    this.socket = new WebSocket(url, { autoPong: options.autoPong ?? true, ...(options.headers !== undefined ? { headers: options.headers } : {}) })
     this.socket.binaryType = 'nodebuffer'
     this.closed = new Promise((resolve) => {
       this.socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() }))
@@ -57,6 +64,7 @@ export class RawClient {
     })
     this.socket.on('message', (data: Buffer) => this.#onMessage(new Uint8Array(data)))
     this.socket.on('open', () => {
+      if (options.hello === true) this.send(encodeHello(PROTOCOL_VERSION))
       if (options.sendStep1 === false) return
       const encoder = encoding.createEncoder()
       encoding.writeVarUint(encoder, MessageType.sync)
@@ -78,6 +86,12 @@ export class RawClient {
   }
 
   /** Whether a sync step 2 arrived (the store was loaded and answered). */
+  /** Whether the acks received so far cover every struct this client wrote. */
+  get allAcked(): boolean {
+    const own = Y.getState(this.doc.store, this.doc.clientID)
+    return this.acks.some((ack) => (ack.get(this.doc.clientID) ?? 0) >= own)
+  }
+
   get synced(): boolean {
     return this.received.some((message) => message.type === MessageType.sync && message.syncType === syncProtocol.messageYjsSyncStep2)
   }
@@ -114,6 +128,8 @@ export class RawClient {
     if (type === MessageType.awareness) {
       awarenessProtocol.applyAwarenessUpdate(this.awareness, decoding.readVarUint8Array(decoder), this)
     }
+    if (type === MessageType.error) this.errors.push(readErrorMessage(decoder))
+    if (type === MessageType.durableAck) this.acks.push(readDurableAck(decoder))
     this.received.push({ type, bytes: data })
   }
 }
