@@ -196,7 +196,9 @@ export class Connection implements DocumentPeer {
       announceKvsync: (version) => this.#announceKvsync(document, version),
       wrote: (durable, clocks) => {
         this.#metrics.updatesIn.inc()
-        this.#ackWhenDurable(durable, clocks)
+        // An update that integrated nothing (an empty step 2) has nothing to acknowledge.
+        if (clocks.size > 0) this.#ackWhenDurable(durable, clocks)
+        else durable.catch(() => {})
       },
       refused: (error) => {
         this.#metrics.errors.inc({ code: error.code })
