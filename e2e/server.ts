@@ -9,6 +9,14 @@ export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
 const serverBin = join(repoRoot, 'packages', 'sync-server', 'bin', 'kvsync-server.js')
 const listeningLine = /listening on ws:\/\/([^\s/]+):(\d+)/
 
+/**
+ * The environment without KVSYNC_* settings: the server reads them (auth secret, config file,
+ * limits), and a developer's shell must not change what the tests run against.
+ */
+function serverEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KVSYNC_')))
+}
+
 export interface ServerExit {
   code: number | null
   signal: NodeJS.Signals | null
@@ -64,7 +72,7 @@ export class KvsyncServer {
     if (this.#child) throw new Error('the server is already running')
     const args = [serverBin, '--host', '127.0.0.1', '--port', String(this.#port), '--data', this.dataDir, '--static', this.staticDir]
     this.log.push(`$ node ${args.join(' ')}`)
-    const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, args, { cwd: repoRoot, env: serverEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
     this.#child = child
     const exited = new Promise<ServerExit>((resolve) => {
       child.on('exit', (code, signal) => {

@@ -28,43 +28,46 @@ test('a value set in one browser shows up live in another', async ({ server, new
 test('edits made on both sides while one browser is offline converge after it reconnects', async ({ server, newClient }) => {
   const a = await newClient('A')
   const b = await newClient('B')
-  // C stays online and only watches, to show A's offline-period edits did reach the server.
+  // C stays online and only watches, to show A's edits reach the server while B is cut off.
   const c = await newClient('C')
   for (const client of [a, b, c]) await client.harness.open('e2e/offline', server.wsUrl)
   await a.harness.set('shared', 'before')
-  await expect.poll(() => b.harness.get('shared')).toBe('before')
+  await a.harness.set('doomed', 'x')
+  await expect.poll(() => b.harness.get('doomed')).toBe('x')
 
   // Chromium keeps an already open WebSocket working under DevTools offline emulation (it only
-  // fails new connections and fires `offline`), so this passes only if the client itself drops
-  // the connection when the browser goes offline.
+  // fails new connections and fires `offline`), so this passes only because the client itself
+  // drops the connection when the browser goes offline.
   await b.context.setOffline(true)
   await expect.poll(() => b.harness.status()).toMatch(disconnected)
 
-  await a.harness.set('only-a', 1)
-  await a.harness.set('shared', 'from A')
   await b.harness.set('only-b', 2)
-  await b.harness.set('shared', 'from B')
-  await b.harness.delete('missing-anyway')
+  await b.harness.set('shared', 'from B, offline, earlier')
+  await b.harness.delete('doomed')
+  // The conflict rule is last writer wins by hybrid logical clock: make sure A's write below
+  // is later in wall-clock time than B's, whatever the timer resolution.
+  const afterB = Date.now()
+  await expect.poll(() => Date.now()).toBeGreaterThan(afterB + 1)
+  await a.harness.set('only-a', 1)
+  await a.harness.set('shared', 'from A, online, later')
 
   await expect.poll(() => c.harness.get('only-a')).toBe(1)
-  await expect.poll(() => c.harness.get('shared')).toBe('from A')
-  // B is really cut off: what C (online) already has, B does not, and B's own writes are local.
+  await expect.poll(() => c.harness.get('shared')).toBe('from A, online, later')
+  // B is really cut off: what C (online) already has, B does not; B's own writes are local.
   expect(await b.harness.has('only-a')).toBe(false)
-  expect(await b.harness.get('shared')).toBe('from B')
+  expect(await b.harness.get('shared')).toBe('from B, offline, earlier')
+  expect(await b.harness.has('doomed')).toBe(false)
   expect(await b.harness.status()).toMatch(disconnected)
 
   await b.context.setOffline(false)
   await expect.poll(() => b.harness.status(), { timeout: 30_000 }).toBe('synced')
 
-  await expect.poll(() => b.harness.get('only-a')).toBe(1)
-  await expect.poll(() => a.harness.get('only-b')).toBe(2)
-  await expect.poll(async () => JSON.stringify(await a.harness.entries())).toBe(JSON.stringify(await b.harness.entries()))
-  await expect.poll(async () => JSON.stringify(await c.harness.entries())).toBe(JSON.stringify(await a.harness.entries()))
-  const entries = await a.harness.entries()
-  expect(entries.map(([key]) => key)).toEqual(['only-a', 'only-b', 'shared'])
-  // Which concurrent write to "shared" wins is the conflict rule's business (HLC, later issues);
-  // here both replicas must simply agree on one of them.
-  expect(['from A', 'from B']).toContain(await a.harness.get('shared'))
+  const expected = [
+    ['only-a', 1],
+    ['only-b', 2],
+    ['shared', 'from A, online, later'],
+  ]
+  for (const client of [a, b, c]) await expect.poll(() => client.harness.entries()).toEqual(expected)
 })
 
 test('a reload while the server is down shows the data from IndexedDB', async ({ server, newClient }) => {
