@@ -29,8 +29,8 @@ interface Running {
   kill(signal: NodeJS.Signals): void
 }
 
-async function run(args: string[]): Promise<Running> {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] })
+async function run(args: string[], env: Record<string, string> = {}): Promise<Running> {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
   const stdout: string[] = []
   const stderr: string[] = []
   createInterface({ input: child.stdout }).on('line', (line) => stdout.push(line))
@@ -107,5 +107,45 @@ describe('kvsync-server CLI', () => {
     const result = await run(['--help'])
     expect((await result.exited).code).toBe(0)
     expect(result.stdout.join('\n')).toContain('--data DIR')
+  })
+
+  it('refuses a non-loopback host without auth, and allows it with --insecure', async () => {
+    const dir = await tempDir()
+    cleanups.push(dir.teardown)
+    const refused = await run(['--port', '0', '--data', dir.value, '--host', '0.0.0.0'])
+    expect((await refused.exited).code).toBe(2)
+    expect(refused.stderr.join('\n')).toMatch(/without auth/)
+    const insecure = await run(['--port', '0', '--data', dir.value, '--host', '0.0.0.0', '--insecure'])
+    await vi.waitFor(() => expect(insecure.url).toMatch(/^ws:\/\/0\.0\.0\.0:\d+$/), { timeout: 15_000 })
+    insecure.kill('SIGTERM')
+    expect((await insecure.exited).code).toBe(0)
+  })
+
+  it('reads auth from the environment and log settings from a config file', async () => {
+    const dir = await tempDir()
+    cleanups.push(dir.teardown)
+    const configFile = join(dir.value, 'kvsync.json')
+    await writeFile(configFile, JSON.stringify({ logFormat: 'json', logLevel: 'info', host: '0.0.0.0' }))
+    const server = await run(['--port', '0', '--data', join(dir.value, 'data'), '--config', configFile, '--host', '127.0.0.1'], {
+      KVSYNC_AUTH_SECRET: 'an-environment-secret-of-32-bytes',
+    })
+    await vi.waitFor(() => expect(server.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/), { timeout: 15_000 })
+    const anonymous = new RawClient(`${server.url}/cli/store`)
+    expect((await anonymous.closed).code).toBe(4401)
+    await vi.waitFor(() => expect(server.stderr.some((line) => line.includes('refused a connection'))).toBe(true))
+    for (const line of server.stderr) expect(() => JSON.parse(line) as unknown, line).not.toThrow()
+    server.kill('SIGTERM')
+    expect((await server.exited).code).toBe(0)
+  })
+
+  it('exits 2 for a short secret or an unreadable public key', async () => {
+    const dir = await tempDir()
+    cleanups.push(dir.teardown)
+    const short = await run(['--port', '0', '--data', dir.value, '--auth-secret', 'short'])
+    expect((await short.exited).code).toBe(2)
+    expect(short.stderr.join('\n')).toMatch(/at least 32 bytes/)
+    const missing = await run(['--port', '0', '--data', dir.value, '--auth-public-key', join(dir.value, 'nope.pem')])
+    expect((await missing.exited).code).toBe(2)
+    expect(missing.stderr.join('\n')).toMatch(/ENOENT/)
   })
 })
