@@ -44,6 +44,8 @@ export interface CommitQueueOptions {
   absorb?: (updates: Uint8Array[]) => void
   /** Compact once this many updates are stored. Default 200. */
   compactAfter?: number
+  /** Compact once this many materialized rows were written one by one (see LocalPersistence.rowCount). Default 1000. */
+  compactRowsAfter?: number
   onError: (error: KvsyncError) => void
   /** After a commit: its updates and their record ids (for other tabs). */
   onCommitted?: (updates: readonly Uint8Array[], records: readonly number[]) => void
@@ -68,10 +70,12 @@ export class CommitQueue {
   private retryTimer: ReturnType<typeof setTimeout> | undefined
   private retryDelay = INITIAL_RETRY_MS
   private readonly compactAfter: number
+  private readonly compactRowsAfter: number
   private disposed = false
 
   constructor(private readonly options: CommitQueueOptions) {
     this.compactAfter = options.compactAfter ?? 200
+    this.compactRowsAfter = options.compactRowsAfter ?? 1_000
   }
 
   /** Queues an update; returns the promise of the commit that will hold it. */
@@ -136,7 +140,7 @@ export class CommitQueue {
         batch.resolve()
         this.retryDelay = INITIAL_RETRY_MS
         this.options.onCommitted?.(batch.updates, records ?? [])
-        if (persistence.storedCount > this.compactAfter) await this.compact()
+        if (persistence.storedCount > this.compactAfter || (persistence.rowCount ?? 0) > this.compactRowsAfter) await this.compact()
       },
       (error: unknown) => {
         this.needsSnapshot = true
@@ -153,27 +157,24 @@ export class CommitQueue {
 
   /** A previous commit failed: its updates and rows are only in memory. A snapshot covers them all. */
   private async recover(): Promise<undefined> {
-    const record = await this.options.persistence.compact({
-      snapshot: this.options.snapshot,
-      absorb: this.options.absorb,
-      allRows: this.options.allRows,
-    })
+    const record = await this.compactNow()
     this.needsSnapshot = false
     this.options.onCompacted?.(record)
     return undefined
   }
 
+  private compactNow(): Promise<number | undefined> {
+    const { snapshot, absorb, allRows } = this.options
+    return this.options.persistence.compact({ snapshot, absorb, allRows })
+  }
+
   private async compact(): Promise<void> {
     try {
-      const record = await this.options.persistence.compact({
-        snapshot: this.options.snapshot,
-        absorb: this.options.absorb,
-        rows: this.options.takeRows,
-      })
+      const record = await this.compactNow()
       this.options.onCompacted?.(record)
     } catch (error) {
-      // The appended updates are intact, but rows taken for this transaction were not written:
-      // the next commit rebuilds everything.
+      // The appended updates are intact, but the rows taken for this transaction (the whole
+      // view) were not written: the next commit rebuilds everything.
       this.needsSnapshot = true
       this.options.onError(asKvsyncError(error, 'compaction failed'))
       this.scheduleRetry()

@@ -1,6 +1,6 @@
 import { KV_ARRAY_NAME, KvRegister, KvsyncError, decodeEntry, type KvChange, type KvValue } from '@kvsync/shared'
 import * as Y from 'yjs'
-import { MaterializedView, encodeRow } from './storage/materialized.js'
+import { MaterializedView, encodeRow, type StoredView } from './storage/materialized.js'
 import type { MaterializedRows } from './storage/types.js'
 
 /** Transaction origins of updates that must not be saved again by this instance. */
@@ -60,7 +60,7 @@ export class Replica {
    * Takes what persistence loaded. With a materialized view the document is decoded later
    * ({@link load}); without one, now.
    */
-  init(updates: Uint8Array[], materialized: Map<string, Uint8Array> | undefined): void {
+  init(updates: Uint8Array[], materialized: StoredView | undefined): void {
     if (materialized !== undefined && updates.length > 0) {
       this.view = new MaterializedView(materialized, this.options.now ?? Date.now)
       this.pending = updates

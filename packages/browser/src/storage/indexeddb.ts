@@ -1,6 +1,6 @@
 import { KvsyncError } from '@kvsync/shared'
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb'
-import { decodeRow, rowWins } from './materialized.js'
+import { PackedView, decodeRow, packRows, rowWins, type StoredView } from './materialized.js'
 import type { CompactPlan, LoadedState, LocalPersistence, MaterializedRows } from './types.js'
 
 /**
@@ -8,9 +8,11 @@ import type { CompactPlan, LoadedState, LocalPersistence, MaterializedRows } fro
  * changes; a database written by a newer version is refused (never rewritten or wiped).
  *
  * 1. `updates` (update log + snapshot), `meta`.
- * 2. adds `kv`, the materialized view (key → winning entry), written in the same transaction as
- *    the updates that produced it. A format-1 database gets an empty `kv` on upgrade and no
- *    `materialized` mark; the store rebuilds the view on its first open.
+ * 2. adds the materialized view (key → winning entry), written in the same transaction as the
+ *    updates that produced it: `view` holds the whole view packed in one record, written by
+ *    each compaction with the snapshot; `kv` holds rows written since, one record per key. A
+ *    format-1 database gets both empty on upgrade and no `materialized` mark; the store
+ *    rebuilds the view on its first open.
  */
 export const IDB_FORMAT_VERSION = 2
 
@@ -22,9 +24,13 @@ interface StoreSchema extends DBSchema {
    * holds the winner of every key.
    */
   meta: { key: string; value: number }
-  /** The materialized view: key → row (see materialized.ts). */
+  /** Rows of the materialized view written since the last compaction: key → row (see materialized.ts). */
   kv: { key: string; value: Uint8Array }
+  /** `all` → the whole view as of the last compaction, packed (see packRows). */
+  view: { key: string; value: Uint8Array }
 }
+
+const VIEW_KEY = 'all'
 
 /** Name of the IndexedDB database that holds store `name`. */
 export function databaseName(storeName: string): string {
@@ -59,6 +65,7 @@ export interface IndexedDbPersistenceOptions {
 export class IndexedDbPersistence implements LocalPersistence {
   readonly materializes = true
   private count = 0
+  private rows = 0
   private closed = false
   /** Update records whose content this instance's document already holds. */
   private readonly known = new Set<number>()
@@ -80,7 +87,10 @@ export class IndexedDbPersistence implements LocalPersistence {
             database.createObjectStore('updates', { autoIncrement: true })
             database.createObjectStore('meta')
           }
-          if (oldVersion < 2) database.createObjectStore('kv')
+          if (oldVersion < 2) {
+            database.createObjectStore('kv')
+            database.createObjectStore('view')
+          }
           // A new database's (empty) view is complete; an upgraded one's must be rebuilt.
           if (oldVersion === 0) void transaction.objectStore('meta').put(1, 'materialized')
           void transaction.objectStore('meta').put(IDB_FORMAT_VERSION, 'format')
@@ -109,13 +119,18 @@ export class IndexedDbPersistence implements LocalPersistence {
     return this.count
   }
 
+  get rowCount(): number {
+    return this.rows
+  }
+
   async load(): Promise<LoadedState> {
     try {
-      const transaction = this.db.transaction(['updates', 'meta', 'kv'], 'readonly')
-      const [recordIds, updates, mark, rowKeys, rows] = await Promise.all([
+      const transaction = this.db.transaction(['updates', 'meta', 'kv', 'view'], 'readonly')
+      const [recordIds, updates, mark, packed, rowKeys, rows] = await Promise.all([
         transaction.objectStore('updates').getAllKeys(),
         transaction.objectStore('updates').getAll(),
         transaction.objectStore('meta').get('materialized'),
+        transaction.objectStore('view').get(VIEW_KEY),
         transaction.objectStore('kv').getAllKeys(),
         transaction.objectStore('kv').getAll(),
       ])
@@ -124,10 +139,8 @@ export class IndexedDbPersistence implements LocalPersistence {
       }
       recordIds.forEach((id) => this.known.add(id))
       this.count = updates.length
-      // The view is derived data: if a row is damaged, rebuild the view from the updates.
-      const complete = mark === 1 && rowKeys.length === rows.length && rows.every((row) => row instanceof Uint8Array)
-      const materialized = complete ? new Map(rowKeys.map((key, index) => [key, rows[index]!])) : undefined
-      return { updates, materialized }
+      this.rows = rows.length
+      return { updates, materialized: mark === 1 ? storedView(packed, rowKeys, rows) : undefined }
     } catch (error) {
       throw persistenceError(error, 'loading')
     }
@@ -143,6 +156,7 @@ export class IndexedDbPersistence implements LocalPersistence {
       const written = rows === undefined ? Promise.resolve() : writeRows(transaction.objectStore('kv'), rows)
       const [ids] = await Promise.all([added, written, transaction.done])
       this.count += updates.length
+      this.rows += rows?.size ?? 0
       ids.forEach((id) => this.known.add(id))
       return ids
     } catch (error) {
@@ -152,7 +166,7 @@ export class IndexedDbPersistence implements LocalPersistence {
 
   async compact(plan: CompactPlan): Promise<number | undefined> {
     try {
-      const transaction = this.db.transaction(['updates', 'kv', 'meta'], 'readwrite', { durability: 'strict' })
+      const transaction = this.db.transaction(['updates', 'kv', 'view', 'meta'], 'readwrite', { durability: 'strict' })
       const updates = transaction.objectStore('updates')
       // Another tab may have committed updates whose broadcast has not reached us yet: read
       // them back inside this transaction (nothing can commit in between) before clearing.
@@ -164,20 +178,17 @@ export class IndexedDbPersistence implements LocalPersistence {
       const snapshot = plan.snapshot()
       void updates.clear()
       const id = updates.add(snapshot)
-      const kv = transaction.objectStore('kv')
-      let written: Promise<unknown> = Promise.resolve()
       if (plan.allRows !== undefined) {
-        void kv.clear()
-        const all = plan.allRows()
-        written = Promise.all([...all].map(([key, row]) => kv.put(row, key)))
+        // The whole view, as of the snapshot, replaces the packed one and the rows since.
+        void transaction.objectStore('kv').clear()
+        void transaction.objectStore('view').put(packRows(plan.allRows()), VIEW_KEY)
         void transaction.objectStore('meta').put(1, 'materialized')
-      } else if (plan.rows !== undefined) {
-        written = writeRows(kv, plan.rows())
       }
-      const [snapshotId] = await Promise.all([id, written, transaction.done])
+      const [snapshotId] = await Promise.all([id, transaction.done])
       this.known.clear()
       this.known.add(snapshotId)
       this.count = 1
+      if (plan.allRows !== undefined) this.rows = 0
       return snapshotId
     } catch (error) {
       throw persistenceError(error, 'compacting')
@@ -217,6 +228,27 @@ export class IndexedDbPersistence implements LocalPersistence {
 interface KvObjectStore {
   get(key: string): Promise<Uint8Array | undefined>
   put(value: Uint8Array, key: string): Promise<string>
+}
+
+/**
+ * The view at open: the packed rows of the last compaction and the rows written since (merged
+ * per read, see MaterializedView). `undefined` (rebuild) when something is damaged: the view is
+ * derived data.
+ */
+function storedView(packedBytes: unknown, rowKeys: string[], rows: unknown[]): StoredView | undefined {
+  let packed: PackedView | undefined
+  if (packedBytes !== undefined) {
+    packed = packedBytes instanceof Uint8Array ? PackedView.parse(packedBytes) : undefined
+    if (packed === undefined) return undefined
+  }
+  if (rowKeys.length !== rows.length) return undefined
+  const since = new Map<string, Uint8Array>()
+  for (let index = 0; index < rows.length; index++) {
+    const row = rows[index]
+    if (!(row instanceof Uint8Array)) return undefined
+    since.set(rowKeys[index]!, row)
+  }
+  return { packed, rows: since }
 }
 
 /** Writes each row unless the stored row already beats it (see rowWins). */

@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { openStore } from '../open-store.js'
 import { IndexedDbPersistence, databaseName } from './indexeddb.js'
-import { decodeRow, encodeRow, rowWins } from './materialized.js'
+import { PackedView, decodeRow, encodeRow, packRows, rowWins } from './materialized.js'
 
 // fake-indexeddb stands in for the browser here; e2e/tests/browser-*.spec.ts prove it in Chromium.
 let counter = 0
@@ -15,12 +15,19 @@ function entry(key: string, wallMs: number, tombstone = false): KvEntry {
   return { key, hlc: { wallMs, counter: 0, node: 7 }, tombstone, expiresAt: undefined, value: tombstone ? undefined : new Uint8Array([1, wallMs]) }
 }
 
+/** The stored view (packed rows of the last compaction merged with the rows written since). */
 async function rawRows(name: string): Promise<Map<string, KvEntry | undefined>> {
-  const db = await openDB(databaseName(name))
-  const keys = (await db.getAllKeys('kv')) as string[]
-  const rows = await db.getAll('kv')
-  db.close()
-  return new Map(keys.map((key, index) => [key, decodeRow(rows[index])]))
+  const persistence = await IndexedDbPersistence.open(name)
+  const { materialized } = await persistence.load()
+  await persistence.close()
+  const rows = new Map<string, KvEntry | undefined>()
+  const packed = materialized?.packed
+  packed?.keys.forEach((key, index) => rows.set(key, decodeRow(packed.rowAt(index))))
+  for (const [key, row] of materialized?.rows ?? []) {
+    const since = decodeRow(row)!
+    if (rowWins(since, rows.get(key))) rows.set(key, since)
+  }
+  return rows
 }
 
 /** An update holding `count` keys written by a plain register (as another replica would). */
@@ -138,6 +145,36 @@ describe('materialized view', () => {
     const check = await openDB(databaseName(name))
     expect(await check.count('updates')).toBe(1)
     check.close()
+  })
+
+  it('packs the whole view at compaction and merges later rows over it', async () => {
+    const name = uniqueName()
+    const store = await openStore(name, { persistence: 'indexeddb', compactAfter: 3 })
+    for (let i = 0; i < 6; i++) await store.set(`k${i}`, i)
+    await store.flush()
+    await store.delete('k0')
+    await store.set('k1', 'later')
+    await store.close()
+    const db = await openDB(databaseName(name))
+    expect(await db.count('view')).toBe(1)
+    expect(await db.count('kv')).toBeLessThan(6)
+    db.close()
+    const rows = await rawRows(name)
+    expect(rows.get('k0')).toMatchObject({ tombstone: true })
+    expect(rows.get('k5')).toMatchObject({ tombstone: false })
+    const reopened = await openStore(name, { persistence: 'indexeddb', backgroundLoadBytes: 0 })
+    expect(reopened.entries()).toEqual([['k1', 'later'], ['k2', 2], ['k3', 3], ['k4', 4], ['k5', 5]])
+    await reopened.close()
+  })
+
+  it('round-trips packed rows and rejects a damaged pack', () => {
+    const rows = new Map([['bé', encodeRow(entry('bé', 2, true))], ['a', encodeRow(entry('a', 1))], ['😀x', encodeRow(entry('😀x', 3))]])
+    const packed = PackedView.parse(packRows(rows))!
+    expect(packed.keys).toEqual(['a', 'bé', '😀x'])
+    expect(decodeRow(packed.row('bé'))).toEqual(entry('bé', 2, true))
+    expect(decodeRow(packed.row('😀x'))).toEqual(entry('😀x', 3))
+    expect(packed.row('b')).toBeUndefined()
+    expect(PackedView.parse(packRows(rows).subarray(0, 7))).toBeUndefined()
   })
 
   it('keeps the greater row when two connections commit in the opposite order', async () => {

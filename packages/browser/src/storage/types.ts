@@ -1,3 +1,5 @@
+import type { StoredView } from './materialized.js'
+
 /**
  * Rows of the materialized key → entry view: key → the key's winning entry encoded with
  * `encodeRow` (see materialized.ts). A persistence writes a row only when it beats the row
@@ -11,10 +13,10 @@ export interface LoadedState {
   /** Every stored update, oldest first; `[]` for a new store. */
   readonly updates: Uint8Array[]
   /**
-   * The materialized view (key → row), when this persistence keeps a complete one; `undefined`
-   * when it keeps none or it must be rebuilt (a database from before the view existed).
+   * The materialized view, when this persistence keeps a complete one; `undefined` when it
+   * keeps none or it must be rebuilt (a database from before the view existed).
    */
-  readonly materialized: Map<string, Uint8Array> | undefined
+  readonly materialized: StoredView | undefined
 }
 
 /** What {@link LocalPersistence.compact} needs. */
@@ -32,13 +34,9 @@ export interface CompactPlan {
    */
   absorb?: (updates: Uint8Array[]) => void
   /**
-   * Rows to write in the same transaction (winner rule as for appends), called right after
-   * `snapshot` so that both describe the same moment.
-   */
-  rows?: () => MaterializedRows
-  /**
-   * Replaces the whole materialized view in the same transaction and marks it complete (rebuild
-   * after an upgrade or a failed commit), called right after `snapshot`. Wins over `rows`.
+   * Rows of every key: the whole materialized view, which replaces the stored one in the same
+   * transaction (and marks it complete). Called right after `snapshot`, so that both describe
+   * the same moment. Required by a persistence that materializes.
    */
   allRows?: () => MaterializedRows
 }
@@ -65,6 +63,11 @@ export interface LocalPersistence {
   readonly storedCount: number
   /** Whether this persistence keeps a materialized view (then the store sends rows with commits). */
   readonly materializes: boolean
+  /**
+   * Rows written one by one since the view was last stored whole (by a compaction). Reading
+   * many single rows at open is slow, so the store compacts when this grows.
+   */
+  readonly rowCount?: number
   /**
    * Shared storage only: record ids another instance committed and this one has applied (from a
    * broadcast), so compaction need not read them back.
