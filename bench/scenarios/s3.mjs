@@ -1,0 +1,74 @@
+// S3 — server memory (RSS of the server process, read inside it after three full GCs; servers
+// run with --expose-gc). Clients are the stock ones (y-websocket; HocuspocusProvider for
+// Hocuspocus), in two client processes. Two fresh server processes per system and repetition:
+//  - idle: RSS empty, then with 1,000 idle connections on one empty store.
+//    per idle connection = (with connections − empty) / 1,000.
+//  - loaded: RSS empty, then with 1,000 stores × 100 keys loaded, each through its own client
+//    (still connected), then 3 s after every client disconnected.
+//    per loaded store = (loaded − empty) / 1,000 (includes that store's one connection).
+// kvsync runs with idleUnloadMs = 1,000 (default 30 s) so unloading fits in the 3 s wait;
+// @y/websocket-server without persistence never unloads a document (stock behaviour);
+// Hocuspocus unloads immediately (its default).
+import { clientProc, startSystem } from '../lib/servers.mjs'
+
+export const id = 'S3'
+export const title = 'Server memory'
+
+const systems = [
+  { system: 'kvsync', clients: 'y-websocket' },
+  { system: 'y-websocket-server', clients: 'y-websocket' },
+  { system: 'hocuspocus', clients: 'hocuspocus' },
+]
+const MiB = 2 ** 20
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+export async function run(ctx) {
+  const stores = ctx.quick ? 100 : 1000
+  const idleCount = ctx.quick ? 100 : 1000
+  const procs = await Promise.all([clientProc('s3-client'), clientProc('s3-client')])
+  const half = (n) => n / procs.length
+  try {
+    for (let rep = 0; rep < ctx.reps; rep++) {
+      for (const { system, clients } of systems) {
+        await ctx.attempt(`${system} idle`, async () => {
+          const server = await startSystem(system, { idleUnloadMs: 1000 })
+          try {
+            await sleep(300)
+            const empty = (await server.call('rss')).rss
+            await Promise.all(procs.map((p) => p.call('idle', { kind: clients, url: server.url, store: 'bench/s3-idle', count: half(idleCount) })))
+            await sleep(500)
+            const idle = (await server.call('rss')).rss
+            ctx.record({ system, metric: 'RSS empty', unit: 'MiB', better: 'lower', value: empty / MiB })
+            ctx.record({ system, metric: `RSS with ${idleCount} idle connections (one store)`, unit: 'MiB', better: 'lower', value: idle / MiB })
+            ctx.record({ system, metric: 'RSS per idle connection', unit: 'KiB', better: 'lower', value: (idle - empty) / idleCount / 1024 })
+          } finally {
+            await Promise.all(procs.map((p) => p.call('closeAll', {}).catch(() => {})))
+            await server.stop()
+          }
+        })
+        await ctx.attempt(`${system} loaded`, async () => {
+          const server = await startSystem(system, { idleUnloadMs: 1000 })
+          try {
+            await sleep(300)
+            const empty = (await server.call('rss')).rss
+            await Promise.all(procs.map((p, i) => p.call('loadStores', { kind: clients, url: server.url, prefix: 'bench/s3-', from: i * half(stores), count: half(stores), keys: 100 }, 300_000)))
+            await sleep(1000)
+            const loaded = (await server.call('rss')).rss
+            await Promise.all(procs.map((p) => p.call('closeAll', {})))
+            await sleep(3000)
+            const after = (await server.call('rss')).rss
+            ctx.record({ system, metric: `RSS with ${stores} stores × 100 keys, a client each`, unit: 'MiB', better: 'lower', value: loaded / MiB })
+            ctx.record({ system, metric: 'RSS per loaded store', unit: 'KiB', better: 'lower', value: (loaded - empty) / stores / 1024 })
+            ctx.record({ system, metric: 'RSS 3 s after all disconnected', unit: 'MiB', better: 'lower', value: after / MiB })
+            ctx.record({ system, metric: 'memory returned after disconnect (share of the loaded growth)', unit: '%', better: 'higher', value: (100 * (loaded - after)) / Math.max(1, loaded - empty) })
+          } finally {
+            await Promise.all(procs.map((p) => p.call('closeAll', {}).catch(() => {})))
+            await server.stop()
+          }
+        })
+      }
+    }
+  } finally {
+    await Promise.all(procs.map((p) => p.stop()))
+  }
+}

@@ -1,0 +1,159 @@
+// S2 client process: hosts writers. Each write is one `set` of a key in the writer's own
+// namespace (one update message). The socket hooks note, per write, the send time and the
+// update's (client, end clock) — read from the frame the client sends — and the first time the
+// server's broadcast of that update came back to the writer (the in-memory echo).
+import WebSocket from 'ws'
+import { makeClient, updateEnd } from '../lib/clients.mjs'
+import { now } from '../lib/clock.mjs'
+
+let writers = []
+
+function makeWriter(index) {
+  return { index, pending: new Map(), sends: [], echoes: [], written: 0, echoed: 0, writing: false, client: undefined }
+}
+
+/** Records the echo of every pending own write with an end clock ≤ `to[client]`. */
+function noteEcho(writer, to) {
+  const t = now()
+  for (const [client, clock] of to) {
+    const queue = writer.pending.get(client)
+    if (queue === undefined) continue
+    while (queue.length > 0 && queue[0][0] <= clock) {
+      const [, sentAt] = queue.shift()
+      writer.echoes.push(t - sentAt)
+      writer.echoed++
+      writer.lastEcho = t
+    }
+  }
+}
+
+export async function openWriters({ kind, url, stores, firstIndex }) {
+  writers = []
+  await Promise.all(
+    stores.map(async (store, i) => {
+      const writer = makeWriter(firstIndex + i)
+      if (kind === 'raw') {
+        const ws = new WebSocket(`${url}/${store}`, { perMessageDeflate: false })
+        ws.on('message', (data) => {
+          if (data.readUInt32LE(0) !== writer.index) return
+          noteEcho(writer, new Map([[writer.index, data.readUInt32LE(4)]]))
+        })
+        await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)))
+        const frame = Buffer.alloc(24)
+        writer.client = {
+          write(seq) {
+            frame.writeUInt32LE(writer.index, 0)
+            frame.writeUInt32LE(seq + 1, 4)
+            const t = now()
+            writer.sends.push([writer.index, seq + 1, t])
+            const queue = writer.pending.get(writer.index) ?? []
+            queue.push([seq + 1, t])
+            writer.pending.set(writer.index, queue)
+            ws.send(frame)
+          },
+          close: () => ws.close(),
+        }
+      } else {
+        const parse = updateEnd(kind)
+        const client = await makeClient(kind, {
+          url,
+          store,
+          afterMessage: (data) => {
+            const to = safeParse(parse, data)
+            if (to !== undefined && to.size > 0) noteEcho(writer, to)
+          },
+          beforeSend: (data) => {
+            if (!writer.writing) return
+            const to = safeParse(parse, data)
+            if (to === undefined) return
+            const t = now()
+            for (const [clientId, clock] of to) {
+              writer.sends.push([clientId, clock, t])
+              const queue = writer.pending.get(clientId) ?? []
+              queue.push([clock, t])
+              writer.pending.set(clientId, queue)
+            }
+          },
+        })
+        await client.whenSynced()
+        writer.client = {
+          write(seq) {
+            writer.writing = true
+            try {
+              client.set(`w${writer.index}/k${seq % 10}`, seq)
+            } finally {
+              writer.writing = false
+            }
+          },
+          close: () => client.close(),
+        }
+      }
+      writers.push(writer)
+    }),
+  )
+  return writers.length
+}
+
+function safeParse(parse, data) {
+  try {
+    return parse(data)
+  } catch {
+    return undefined
+  }
+}
+
+/** Every writer issues `n` writes as fast as possible, interleaved, 10 rounds per event-loop turn. */
+export async function flood({ n }) {
+  const t0 = now()
+  for (let seq = 0; seq < n; seq++) {
+    for (const writer of writers) {
+      writer.client.write(seq)
+      writer.written++
+    }
+    if (seq % 10 === 9) await new Promise((r) => setImmediate(r))
+  }
+  return t0
+}
+
+/** Every writer issues `n` writes at `rate`/s, writers spread evenly over each interval. */
+export async function paced({ n, rate }) {
+  const interval = 1000 / rate
+  const start = now() + 20
+  const t0 = start
+  for (let seq = 0; seq < n; seq++) {
+    for (let w = 0; w < writers.length; w++) {
+      const due = start + seq * interval + (w * interval) / writers.length
+      const wait = due - now()
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait - 1))
+      writers[w].client.write(seq)
+      writers[w].written++
+    }
+  }
+  return t0
+}
+
+/** Waits (bounded) until every write came back; returns sends, echo latencies and the last echo. */
+export async function collect({ timeoutMs }) {
+  const deadline = now() + timeoutMs
+  while (writers.some((w) => w.echoed < w.written)) {
+    if (now() > deadline) break
+    await new Promise((r) => setTimeout(r, 5))
+  }
+  const missing = writers.reduce((sum, w) => sum + (w.written - w.echoed), 0)
+  const lastEcho = Math.max(...writers.map((w) => w.lastEcho ?? -Infinity))
+  const out = { sends: writers.flatMap((w) => w.sends), echoes: writers.flatMap((w) => w.echoes), missing, lastEcho }
+  for (const w of writers) {
+    w.sends = []
+    w.echoes = []
+    w.pending.clear()
+    w.written = w.echoed = 0
+    w.lastEcho = undefined
+  }
+  return out
+}
+
+export async function closeAll() {
+  for (const writer of writers) await writer.client?.close()
+  writers = []
+  return true
+}
