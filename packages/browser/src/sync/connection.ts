@@ -204,7 +204,8 @@ export class SyncConnection {
     } catch (error) {
       this.options.onError(new KvsyncError('PROTOCOL_ERROR', 'could not apply a message from the server', { cause: error }))
       socket.close(CloseCodes.protocolError.code, CloseCodes.protocolError.reason)
-      this.onClose(socket, CloseCodes.protocolError.code, 'bad message from server')
+      // Reported above; retry (maybe another URL) rather than treat our own close as permanent.
+      this.onClose(socket, CloseCodes.goingAway.code, 'bad message from server')
     }
   }
 
@@ -257,7 +258,10 @@ export class SyncConnection {
     const socket = this.socket
     this.socket = undefined
     if (socket === undefined) return
-    socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null
+    socket.onopen = socket.onmessage = socket.onclose = null
+    // Not null: `ws` emits 'error' when a socket still connecting is closed, and an EventEmitter
+    // 'error' without a listener throws (https://nodejs.org/api/events.html#error-events).
+    socket.onerror = () => {}
     try {
       socket.close(code, reason)
     } catch {
