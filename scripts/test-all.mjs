@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: the whole suite, stage by stage, stopping at the first failure.
-//   setup → typecheck → unit + integration (vitest) → e2e (Playwright in Chromium)
+//   setup → typecheck → unit + integration (vitest) → reliability (server crash, memory, fuzz)
+//   → e2e (Playwright in Chromium)
 // Later stages (cluster tests against Redis and PostgreSQL) are added to `stages` below.
 // Run a subset: `npm test -- typecheck unit` (stage names as listed in the summary).
 import { readFileSync } from 'node:fs'
@@ -27,6 +28,11 @@ const stages = [
     name: 'unit',
     title: 'unit + integration (vitest)',
     commands: () => [[bin('vitest'), ['run']]],
+  },
+  {
+    name: 'reliability',
+    title: 'reliability (kill -9 cycles, 10k stores memory bound, 10k-frame fuzz)',
+    commands: () => [[bin('vitest'), ['run', '-c', 'packages/sync-server/vitest.reliability.config.ts']]],
   },
   {
     name: 'e2e',
