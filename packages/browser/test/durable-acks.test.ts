@@ -1,65 +1,16 @@
-import { MessageType, encodeDurableAck } from '@kvsync/shared'
-import * as decoding from 'lib0/decoding'
-import * as encoding from 'lib0/encoding'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import WebSocket, { WebSocketServer } from 'ws'
-import * as syncProtocol from 'y-protocols/sync'
-import * as Y from 'yjs'
+import WebSocket from 'ws'
 import { openStore, type OpenStoreOptions, type Store } from '../src/index.js'
-
-// A tiny fake kvsync server speaking the y-websocket sync protocol, whose durable acks
-// (message 102, see packages/shared/src/protocol/extensions.ts) the test releases by hand.
-interface FakeServer {
-  url: string
-  doc: Y.Doc
-  /** Acks the server document's whole state vector to every connection. */
-  ackAll(): void
-  /** Drops every connection (the client reconnects). */
-  dropAll(): void
-  ackOnHello: boolean
-}
+import { startFakeServer } from './fake-ack-server.js'
 
 const cleanups: Array<() => Promise<void> | void> = []
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-async function fakeServer(): Promise<FakeServer> {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' })
-  await new Promise<void>((resolve) => wss.once('listening', () => resolve()))
-  const doc = new Y.Doc()
-  const sockets = new Set<WebSocket>()
-  const stateAck = () => encodeDurableAck(Y.decodeStateVector(Y.encodeStateVector(doc)))
-  const server: FakeServer = {
-    url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`,
-    doc,
-    ackOnHello: false,
-    ackAll: () => sockets.forEach((socket) => socket.send(stateAck())),
-    dropAll: () => sockets.forEach((socket) => socket.terminate()),
-  }
-  wss.on('connection', (socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-    socket.on('message', (data: Buffer) => {
-      const decoder = decoding.createDecoder(new Uint8Array(data))
-      const type = decoding.readVarUint(decoder)
-      if (type === MessageType.hello) {
-        if (server.ackOnHello) socket.send(stateAck())
-      } else if (type === MessageType.sync) {
-        const reply = encoding.createEncoder()
-        encoding.writeVarUint(reply, MessageType.sync)
-        syncProtocol.readSyncMessage(decoder, reply, doc, socket)
-        if (encoding.length(reply) > 1) socket.send(encoding.toUint8Array(reply))
-      }
-    })
-  })
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        sockets.forEach((socket) => socket.terminate())
-        wss.close(() => resolve())
-      }),
-  )
+async function fakeServer() {
+  const server = await startFakeServer()
+  cleanups.push(() => server.close())
   return server
 }
 
