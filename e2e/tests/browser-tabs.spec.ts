@@ -25,6 +25,11 @@ test('two tabs see each other’s writes live through one WebSocket', async ({ s
   await expect.poll(() => two.get('from-one')).toBe(1)
   await two.set('from-two', { deep: [true] })
   await expect.poll(() => one.get('from-two')).toEqual({ deep: [true] })
+  // The follower's write is saved on the server: the leader relays the server's durable acks.
+  expect(await two.page.evaluate(async () => {
+    await window.store.whenSaved()
+    return window.store.unsavedWrites
+  })).toBe(0)
   expect(await two.events()).toContainEqual({ kind: 'change', key: 'from-one', value: 1, origin: 'remote' })
 
   // Another device (its own context) gets the follower's write through the leader's socket.

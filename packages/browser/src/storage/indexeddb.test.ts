@@ -66,3 +66,18 @@ describe('IndexedDB persistence', () => {
     check.close()
   })
 })
+
+describe('destroy', () => {
+  it('closes the store and deletes its database on purpose', async () => {
+    const name = uniqueName()
+    const store = await openStore(name, { persistence: 'indexeddb' })
+    await store.set('gone', 1)
+    await store.destroy()
+    expect(() => store.get('gone')).toThrow(expect.objectContaining({ code: 'STORE_CLOSED' }))
+    const names = (await indexedDB.databases()).map((database) => database.name)
+    expect(names).not.toContain(databaseName(name))
+    const fresh = await openStore(name, { persistence: 'indexeddb' })
+    expect(fresh.size).toBe(0)
+    await fresh.close()
+  })
+})
