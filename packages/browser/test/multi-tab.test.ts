@@ -98,6 +98,17 @@ describe('tabs of one origin (in-process stand-ins)', () => {
     await vi.waitFor(() => expect(follower.status).toBe('synced'))
   })
 
+  it('a local-only tab does not take the leadership from a tab with a server', async () => {
+    const server = await fakeServer()
+    const name = `tabs/unit-${counter++}`
+    const local = await tab(name, undefined)
+    const online = await tab(name, server)
+    await online.whenSynced()
+    expect(server.connections).toBe(1)
+    await local.set('from-local', 1)
+    await vi.waitFor(() => expect(server.doc.getArray('kv').length).toBe(1))
+  })
+
   it('does not store another tab’s updates a second time', async () => {
     const name = `tabs/unit-${counter++}`
     const one = await tab(name, undefined)

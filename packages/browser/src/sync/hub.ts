@@ -77,6 +77,9 @@ export class SyncHub {
       this.lead()
       return
     }
+    // Only tabs with a server compete: a local-only tab holding the lock would leave the
+    // others without a connection.
+    if (this.options.server === undefined) return
     this.tabs.elect()
     this.tabs.post({ type: 'whoLeads' })
   }
