@@ -131,10 +131,12 @@ export class CommitQueue {
   private commit(batch: Batch): void {
     if (this.current === batch) this.current = undefined
     const { persistence } = this.options
-    const snapshotting = this.needsSnapshot
     // Taken now, in the same synchronous step that fixed the batch's updates.
-    const rows = snapshotting ? undefined : this.options.takeRows?.()
-    const work = snapshotting ? this.recover() : persistence.append(batch.updates, rows)
+    const rows = this.needsSnapshot ? undefined : this.options.takeRows?.()
+    // A bulk write (an import) touching many keys is cheaper as one snapshot with the packed
+    // view than as one IndexedDB request per row.
+    const bulk = rows !== undefined && rows.size > this.compactRowsAfter
+    const work = this.needsSnapshot || bulk ? this.recover() : persistence.append(batch.updates, rows)
     const tracked = work.then(
       async (records) => {
         batch.resolve()
@@ -155,7 +157,10 @@ export class CommitQueue {
     void tracked.finally(() => this.inflight.delete(tracked))
   }
 
-  /** A previous commit failed: its updates and rows are only in memory. A snapshot covers them all. */
+  /**
+   * Writes a snapshot and the whole view instead of an append: after a failed commit (its
+   * updates and rows are only in memory, a snapshot covers them all) or for a bulk write.
+   */
   private async recover(): Promise<undefined> {
     const record = await this.compactNow()
     this.needsSnapshot = false

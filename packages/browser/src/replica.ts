@@ -149,6 +149,26 @@ export class Replica {
     this.doc.destroy()
   }
 
+  /**
+   * Marks the keys of entries this transaction added. Found from the state vectors, like the
+   * register does: YEvent.changes would be simpler but is quadratic in the number of inserted
+   * items (measured: 7 s for one transaction of 30,000 sets).
+   */
+  private markAdded(transaction: Y.Transaction, array: Y.Array<Uint8Array>): void {
+    transaction.afterState.forEach((afterClock, client) => {
+      const beforeClock = transaction.beforeState.get(client) ?? 0
+      if (afterClock <= beforeClock) return
+      const structs = this.doc.store.clients.get(client)
+      if (structs === undefined) return
+      for (let index = Y.findIndexSS(structs, beforeClock); index < structs.length; index++) {
+        const struct = structs[index]
+        if (!(struct instanceof Y.Item) || struct.parent !== array || !(struct.content instanceof Y.ContentBinary)) continue
+        const entry = decodeEntry(struct.content.content, struct.id.client)
+        if (entry !== undefined) this.dirty.add(entry.key)
+      }
+    })
+  }
+
   private *items(): Generator<Y.Item> {
     const array = this.doc.getArray(KV_ARRAY_NAME)
     for (let item = array._start; item !== null; item = item.right) if (!item.deleted) yield item
@@ -169,15 +189,10 @@ export class Replica {
         this.options.onError(new KvsyncError('CORRUPT_DATA', `ignored a malformed entry ${report.client}:${report.clock} (${report.reason})`)),
     })
     register.onChange((changes) => this.options.onChanges(changes))
-    this.doc.getArray<Uint8Array>(KV_ARRAY_NAME).observe((event, transaction) => {
+    const array = this.doc.getArray<Uint8Array>(KV_ARRAY_NAME)
+    this.doc.on('afterTransaction', (transaction: Y.Transaction) => {
       // Updates other tabs committed carry their rows already (see storage/types.ts).
-      if (!mustSave(transaction.origin)) return
-      for (const item of event.changes.added) {
-        const content = item.content
-        if (!(content instanceof Y.ContentBinary)) continue
-        const entry = decodeEntry(content.content, item.id.client)
-        if (entry !== undefined) this.dirty.add(entry.key)
-      }
+      if (mustSave(transaction.origin)) this.markAdded(transaction, array)
     })
     this.register = register
     this.view = undefined

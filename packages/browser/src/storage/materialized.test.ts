@@ -167,6 +167,21 @@ describe('materialized view', () => {
     await reopened.close()
   })
 
+  it('writes a bulk import as one snapshot with the packed view, not a row per key', async () => {
+    const name = uniqueName()
+    const store = await openStore(name, { persistence: 'indexeddb' })
+    await store.transact(() => {
+      for (let i = 0; i < 2_500; i++) void store.set(`bulk/${i}`, i)
+    })
+    await store.close()
+    const db = await openDB(databaseName(name))
+    expect(await db.count('kv')).toBe(0)
+    expect(await db.count('view')).toBe(1)
+    expect(await db.count('updates')).toBe(1)
+    db.close()
+    expect((await rawRows(name)).size).toBe(2_500)
+  })
+
   it('round-trips packed rows and rejects a damaged pack', () => {
     const rows = new Map([['bé', encodeRow(entry('bé', 2, true))], ['a', encodeRow(entry('a', 1))], ['😀x', encodeRow(entry('😀x', 3))]])
     const packed = PackedView.parse(packRows(rows))!
