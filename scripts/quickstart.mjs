@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm start`: set up (install + build), then run the sync server on its embedded SQLite store
-// under ./.kvsync-data, serving the example page from examples/basic/dist.
+// under ./.kvsync-data, serving the preferences PWA from examples/preferences-pwa/dist.
 //   KVSYNC_PORT=9000 npm start          another port
 //   npm start -- --host 0.0.0.0         extra arguments go to kvsync-server (later ones win)
 import { spawn } from 'node:child_process'
@@ -14,7 +14,7 @@ await setup()
 const port = process.env.KVSYNC_PORT ?? '8787'
 if (!/^\d+$/.test(port) || Number(port) > 65535) fail(`KVSYNC_PORT must be a port number, got "${port}"`)
 const serverBin = join('packages', 'sync-server', 'bin', 'kvsync-server.js')
-const args = [serverBin, '--port', port, '--data', './.kvsync-data', '--static', 'examples/basic/dist', ...process.argv.slice(2)]
+const args = [serverBin, '--port', port, '--data', './.kvsync-data', '--static', 'examples/preferences-pwa/dist', ...process.argv.slice(2)]
 
 step(`Starting the sync server: node ${args.join(' ')}`)
 const child = spawn(process.execPath, args, { cwd: root, stdio: ['inherit', 'pipe', 'pipe'], env: buildEnv() })
@@ -30,7 +30,7 @@ createInterface({ input: child.stdout }).on('line', (line) => {
     // A server bound to all interfaces is still reachable through loopback.
     const host = match[1] === '0.0.0.0' || match[1] === '[::]' ? '127.0.0.1' : match[1]
     step(`kvsync is running. Open http://${host}:${match[2]}/ in two browser windows`)
-    step('(add ?store=NAME to pick another store). Press Ctrl+C to stop.')
+    step('(preferences sync between them; add ?profile=NAME for another profile). Press Ctrl+C to stop.')
   }
 })
 createInterface({ input: child.stderr }).on('line', (line) => console.error(line))

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run setup`: install dependencies (pinned pnpm through npx), build the packages and the
-// example page. Safe to run again: the install is skipped while node_modules is newer than
+// example apps. Safe to run again: the install is skipped while node_modules is newer than
 // pnpm-lock.yaml, and tsc -b / esbuild are quick when nothing changed.
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -33,8 +33,11 @@ export async function setup({ example = true } = {}) {
   await runOrFail('Building packages', pnpm[0], [...pnpm.slice(1), 'run', 'build'])
 
   if (example) {
-    step('Building the example page (examples/basic)')
-    await runOrFail('Building examples/basic', pnpm[0], [...pnpm.slice(1), '--filter', '@kvsync/example-basic', 'run', 'build'])
+    // The preferences PWA is what `npm start` serves; the others stay buildable and servable
+    // with `npm run server -- --static examples/<name>/dist`.
+    const examples = ['@kvsync/example-preferences-pwa', '@kvsync/example-todo', '@kvsync/example-basic']
+    step('Building the example apps (examples/preferences-pwa, examples/todo, examples/basic)')
+    await runOrFail('Building the examples', pnpm[0], [...pnpm.slice(1), ...examples.flatMap((name) => ['--filter', name]), 'run', 'build'])
   }
   step(`Setup done in ${elapsed(start)}`)
 }

@@ -19,9 +19,11 @@ const stages = [
     name: 'typecheck',
     title: 'typecheck (packages, tests, e2e, examples)',
     commands: () => [
-      rootScripts.typecheck ? pnpmRun('run', 'typecheck') : [bin('tsc'), ['-b', 'packages/shared', 'packages/browser', 'packages/sync-server']],
+      rootScripts.typecheck ? pnpmRun('run', 'typecheck') : [bin('tsc'), ['-b', 'packages/shared', 'packages/browser', 'packages/sync-server', 'packages/react']],
       [bin('tsc'), ['-p', 'e2e/tsconfig.json']],
       [bin('tsc'), ['-p', 'examples/basic/tsconfig.json']],
+      [bin('tsc'), ['-p', 'examples/preferences-pwa/tsconfig.json']],
+      [bin('tsc'), ['-p', 'examples/todo/tsconfig.json']],
     ],
   },
   {
