@@ -15,24 +15,19 @@ async function setQuota(cdp: CDPSession, origin: string, quotaSize?: number): Pr
   await cdp.send('Storage.overrideQuotaForOrigin', quotaSize === undefined ? { origin } : { origin, quotaSize })
 }
 
-/** Reads the materialized row of `key` straight from IndexedDB (proof that it was committed). */
-function storedRow(page: Page, database: string, key: string): Promise<boolean> {
+/**
+ * Whether `key` is stored in IndexedDB: a second, independent store object (no tab
+ * coordination) opens the database and reads it, as the next page load would.
+ */
+function isStored(page: Page, name: string, key: string): Promise<boolean> {
   return page.evaluate(
-    ({ database, key }) =>
-      new Promise<boolean>((resolve, reject) => {
-        const request = indexedDB.open(database)
-        request.onerror = () => reject(request.error)
-        request.onsuccess = () => {
-          const db = request.result
-          const get = db.transaction('kv').objectStore('kv').get(key)
-          get.onsuccess = () => {
-            db.close()
-            resolve(get.result !== undefined)
-          }
-          get.onerror = () => reject(get.error)
-        }
-      }),
-    { database, key },
+    async ({ name, key }) => {
+      const probe = await window.kvsync.openStore(name, { multiTab: false })
+      const stored = probe.has(key)
+      await probe.close()
+      return stored
+    },
+    { name, key },
   )
 }
 
@@ -66,11 +61,11 @@ test('quota exhaustion raises QUOTA_EXCEEDED, keeps the data in memory, and save
   const other = await openTab(otherContext, server.httpUrl, pageErrors, 'device2')
   await openWith(other.page, 'errors/quota', { url: server.wsUrl })
   await expect.poll(async () => ((await other.get('big')) as string | undefined)?.length).toBe(400_000)
-  expect(await storedRow(tab.page, 'kvsync:errors/quota', 'big')).toBe(false)
+  expect(await isStored(tab.page, 'errors/quota', 'big')).toBe(false)
 
   // Space comes back: the store's retry writes a snapshot holding everything.
   await setQuota(cdp, origin)
-  await expect.poll(() => storedRow(tab.page, 'kvsync:errors/quota', 'big'), { timeout: 20_000 }).toBe(true)
+  await expect.poll(() => isStored(tab.page, 'errors/quota', 'big'), { timeout: 20_000 }).toBe(true)
   await tab.set('after', 2)
   await tab.page.close()
   const again = await openTab(context, server.httpUrl, pageErrors, 'reopened')
