@@ -299,9 +299,11 @@ export class Store {
     if (this.closed) return
     this.closed = true
     if (this.loadTimer !== undefined) clearTimeout(this.loadTimer)
-    this.hub.close()
+    // Commit before leaving the tabs: each commit's broadcast is how the other tabs (and through
+    // the leader, the server) get the writes made just before close().
     await this.commits.flush()
     this.commits.dispose()
+    this.hub.close()
     this.closeListeners.forEach((listener) => listener())
     this.acks.rejectAll(new KvsyncError('STORE_CLOSED', `store "${this.name}" was closed`))
     this.replica.destroy()

@@ -109,6 +109,15 @@ describe('tabs of one origin (in-process stand-ins)', () => {
     await vi.waitFor(() => expect(server.doc.getArray('kv').length).toBe(1))
   })
 
+  it('shares a write made right before close() with the other tabs', async () => {
+    const name = `tabs/unit-${counter++}`
+    const one = await tab(name, undefined)
+    const two = await tab(name, undefined)
+    void one.set('last-words', 'bye')
+    await one.close()
+    await vi.waitFor(() => expect(two.get('last-words')).toBe('bye'))
+  })
+
   it('does not store another tab’s updates a second time', async () => {
     const name = `tabs/unit-${counter++}`
     const one = await tab(name, undefined)
