@@ -2,7 +2,7 @@ import { CloseCodes, encodeDurableAck } from '@kvsync/shared'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { SyncConnection, type SyncStatus } from './connection.js'
-import { FakeSocket } from './fake-socket.test-helper.js'
+import { FakeSocket } from '../../test/fake-socket.js'
 
 function connection(urls: string[], extra: Partial<ConstructorParameters<typeof SyncConnection>[0]> = {}) {
   const statuses: SyncStatus[] = []

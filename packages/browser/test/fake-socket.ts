@@ -2,7 +2,7 @@ import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import * as syncProtocol from 'y-protocols/sync'
 import * as Y from 'yjs'
-import type { WebSocketLike } from './connection.js'
+import type { WebSocketLike } from '../src/sync/connection.js'
 
 /**
  * @internal A WebSocket double for SyncConnection tests: records every instance (and so every
