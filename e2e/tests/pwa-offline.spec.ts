@@ -113,3 +113,25 @@ test('serves the web manifest and icons an install needs', async ({ openApp, ser
   }
   await whenControlledByServiceWorker(page)
 })
+
+test('switching the shared profile opens that profile’s store and names it in the URL', async ({ openApp }) => {
+  const a = (await openApp('A', '/?profile=alice')).page
+  await expectStatus(a, 'synced', 'yes')
+  await a.getByRole('combobox', { name: 'Language' }).selectOption('de')
+  await expectStatus(a, 'synced', 'yes')
+
+  await a.getByLabel('Shared profile').fill('Team Blue')
+  await a.getByRole('button', { name: 'Switch' }).click()
+  await expect(a.getByTestId('profile-name')).toHaveText('team-blue')
+  expect(new URL(a.url()).searchParams.get('profile')).toBe('team-blue')
+  await expect(a.getByRole('combobox', { name: 'Language' })).toHaveValue('en')
+  await expectStatus(a, 'synced', 'yes')
+
+  // Someone opening the shared link sees the profile's preferences, not alice's.
+  await a.getByRole('combobox', { name: 'Language' }).selectOption('es')
+  const b = (await openApp('B', '/?profile=team-blue')).page
+  await expect(b.getByRole('combobox', { name: 'Language' })).toHaveValue('es')
+  await a.goBack()
+  await expect(a.getByTestId('profile-name')).toHaveText('alice')
+  await expect(a.getByRole('combobox', { name: 'Language' })).toHaveValue('de')
+})
