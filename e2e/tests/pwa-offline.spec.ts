@@ -1,6 +1,9 @@
 // The preferences PWA (examples/preferences-pwa) offline, end to end: real Chromium, the real
 // service worker and IndexedDB, a real kvsync-server serving the build. No sleeps: every wait is
 // on something the page shows.
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Page } from '@playwright/test'
 import { buildExample, expect, test } from './react-apps.js'
 
@@ -134,4 +137,44 @@ test('switching the shared profile opens that profile’s store and names it in 
   await a.goBack()
   await expect(a.getByTestId('profile-name')).toHaveText('alice')
   await expect(a.getByRole('combobox', { name: 'Language' })).toHaveValue('de')
+})
+
+test.describe('a new build', () => {
+  // Serve a copy of the build, so the test can change it under the running server.
+  let served = ''
+  test.use({
+    appDist: async ({}, use) => {
+      served = await mkdtemp(join(tmpdir(), 'kvsync-pwa-'))
+      await cp(appDist, served, { recursive: true })
+      await use(served)
+      await rm(served, { recursive: true, force: true })
+    },
+  })
+
+  test('replaces the service worker and its cache on the next visit', async ({ openApp }) => {
+    const { page } = await openApp('A', '/?profile=update')
+    await whenControlledByServiceWorker(page)
+    const cacheNames = () => page.evaluate(() => caches.keys())
+    const [first] = await cacheNames()
+    expect(first).toMatch(/^kvsync-prefs-[0-9a-f]{12}$/)
+
+    // What a rebuild with changed files produces: a service worker with another version.
+    const swPath = join(served, 'sw.js')
+    const sw = await readFile(swPath, 'utf8')
+    await writeFile(swPath, sw.replace(/const VERSION = "[0-9a-f]+"/, 'const VERSION = "0000next0000"'))
+    const indexPath = join(served, 'index.html')
+    await writeFile(indexPath, (await readFile(indexPath, 'utf8')).replace('<title>kvsync Preferences</title>', '<title>kvsync Preferences (next)</title>'))
+
+    await page.reload()
+    await expect(page).toHaveTitle('kvsync Preferences (next)')
+    await expect.poll(cacheNames).toEqual(['kvsync-prefs-0000next0000'])
+    await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller?.scriptURL)).toMatch(/sw\.js$/)
+
+    // The new cache holds the new shell: offline, the app still opens.
+    await page.context().setOffline(true)
+    const response = await page.reload()
+    expect(response?.headers()['x-kvsync-served-by']).toBe('service-worker-cache')
+    await expect(page).toHaveTitle('kvsync Preferences (next)')
+    await expect(page.getByTestId('sync-status')).toHaveAttribute('data-status', 'offline')
+  })
 })
