@@ -37,9 +37,11 @@ export interface OpenStoreOptions {
    */
   multiTab?: boolean
   /**
-   * Stored updates larger than this many bytes are decoded after `openStore` resolves, reads
-   * being answered meanwhile from the materialized key → value view (IndexedDB only); smaller
-   * stores decode before it resolves. Default 256 KiB (about 10,000 small keys).
+   * Stores whose materialized key → value view (IndexedDB only) is larger than this many bytes
+   * open from it: `openStore` resolves once the view is read, reads are answered from it, and
+   * the document is decoded right after (writes made meanwhile are visible at once and applied
+   * then; see `store.whenLoaded()`). Smaller stores are decoded before `openStore` resolves.
+   * Default 256 KiB (about 4,000 small keys).
    */
   backgroundLoadBytes?: number
   /** Clock for HLC timestamps and TTLs (tests). Default `Date.now`. */

@@ -46,6 +46,7 @@ export class Replica {
   private view: MaterializedView | undefined
   private pending: Uint8Array[] | undefined
   private failure: unknown
+  private arrival: Promise<void> = Promise.resolve()
   private readonly dirty = new Set<string>()
   private readonly loadedListeners: Array<() => void> = []
 
@@ -56,17 +57,35 @@ export class Replica {
     return this.register !== undefined
   }
 
+  /** Takes what persistence loaded and decodes it now. Throws `CORRUPT_DATA`. */
+  init(updates: Uint8Array[]): void {
+    this.decode(updates)
+  }
+
   /**
-   * Takes what persistence loaded. With a materialized view the document is decoded later
-   * ({@link load}); without one, now.
+   * Serves reads from the materialized view until the document is decoded ({@link load}),
+   * which needs the stored updates: they may still be arriving ({@link arrived}).
    */
-  init(updates: Uint8Array[], materialized: StoredView | undefined): void {
-    if (materialized !== undefined && updates.length > 0) {
-      this.view = new MaterializedView(materialized, this.options.now ?? Date.now)
-      this.pending = updates
-    } else {
-      this.decode(updates)
-    }
+  initFromView(view: StoredView, updates: Promise<Uint8Array[]>): void {
+    this.view = new MaterializedView(view, this.options.now ?? Date.now)
+    this.arrival = updates.then(
+      (bytes) => {
+        this.pending = bytes
+      },
+      (error: unknown) => {
+        this.failure = error
+      },
+    )
+  }
+
+  /** Whether {@link load} can run now (the stored updates are in memory, or it already ran). */
+  get canLoad(): boolean {
+    return this.register !== undefined || this.pending !== undefined || this.failure !== undefined
+  }
+
+  /** Resolves once {@link canLoad}. */
+  arrived(): Promise<void> {
+    return this.arrival
   }
 
   /** Decodes the document if it is not yet. Synchronous; throws `CORRUPT_DATA`. */
@@ -75,8 +94,9 @@ export class Replica {
     // A failed decode is final: the document may hold part of the data, so it must never be
     // written to (and saved) as if it were the store.
     if (this.failure !== undefined) throw this.failure
+    if (this.pending === undefined) throw new KvsyncError('PERSISTENCE_FAILED', `store "${this.options.name}" is still loading`)
     try {
-      this.decode(this.pending ?? [])
+      this.decode(this.pending)
     } catch (error) {
       this.failure = error
       throw error

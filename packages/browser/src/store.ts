@@ -1,6 +1,7 @@
-import { KvOrigins, KvsyncError, type KvSetOptions, type KvValue } from '@kvsync/shared'
+import { KvOrigins, KvsyncError, type KvRegister, type KvSetOptions, type KvValue } from '@kvsync/shared'
 import * as Y from 'yjs'
 import { CommitQueue } from './commit-queue.js'
+import { PendingWrites } from './pending-writes.js'
 import { Origins, Replica, mustSave } from './replica.js'
 import type { LocalPersistence } from './storage/types.js'
 import { Subscriptions, type StoreEvent, type SubscriptionTarget } from './subscriptions.js'
@@ -51,6 +52,11 @@ export class Store {
   private readonly backgroundLoadBytes: number
   private loadTimer: ReturnType<typeof setTimeout> | undefined
   private loading: Promise<void> | undefined
+  /** Writes made before the document could be loaded (big stores, right after open). */
+  private pending: PendingWrites | undefined
+  private loadFailed = false
+  private readonly now: () => number
+  private readonly maxValueBytes: number | undefined
   private closed = false
 
   /** @internal Use `openStore`. */
@@ -59,6 +65,8 @@ export class Store {
     this.persistence = parts.persistence
     this.hasServer = parts.sync !== undefined
     this.backgroundLoadBytes = parts.backgroundLoadBytes ?? BACKGROUND_LOAD_BYTES
+    this.now = parts.now ?? Date.now
+    this.maxValueBytes = parts.maxValueBytes
     this.replica = new Replica({
       name: parts.name,
       now: parts.now,
@@ -104,67 +112,105 @@ export class Store {
   /** @internal Loads persisted state, then starts syncing. */
   async start(): Promise<void> {
     const { updates, materialized } = await this.persistence.load()
-    const bytes = updates.reduce((sum, update) => sum + update.byteLength, 0)
-    this.replica.init(updates, bytes > this.backgroundLoadBytes ? materialized : undefined)
+    const viewBytes = materialized === undefined ? 0 : (materialized.packed?.byteLength ?? 0) + materialized.rows.size * 64
+    this.replica.onLoaded(() => {
+      // Writes made meanwhile go first, in order, before anything else touches the document.
+      this.pending?.apply(this.replica.writer(), () => this.committed())
+      this.pending = undefined
+      this.hub.start()
+    })
+    if (materialized !== undefined && viewBytes > this.backgroundLoadBytes) {
+      // Big store: answer reads from the view now; decode once the log has arrived.
+      this.pending = new PendingWrites(this.now, this.maxValueBytes)
+      this.replica.initFromView(materialized, updates)
+      void this.replica.arrived().then(() => {
+        if (!this.closed) this.loadTimer = setTimeout(() => void this.whenLoaded().catch(() => {}), 0)
+      })
+      return
+    }
+    this.replica.init(await updates)
     if (this.persistence.materializes && materialized === undefined) {
       // A database from before the view existed (format 1): build the view once, now.
       this.commits.requireSnapshot()
       await this.commits.touch().catch(() => {})
     }
-    this.replica.onLoaded(() => this.hub.start())
-    if (!this.replica.loaded) {
-      // Decode after openStore's caller had its first reads from the view.
-      this.loadTimer = setTimeout(() => void this.whenLoaded().catch(() => {}), 0)
-    }
   }
 
   /**
    * Resolves once the whole document is decoded. Until then (big stores, right after
-   * `openStore`) reads are answered from the materialized view stored beside it; the first write
-   * decodes it at once. Rejects with `CORRUPT_DATA` if a stored update cannot be decoded.
+   * `openStore`) reads are answered from the materialized view stored beside it, and writes are
+   * applied once it has loaded (reads see them at once). Rejects with `CORRUPT_DATA` if a stored
+   * update cannot be decoded (writes then throw it too).
    */
   whenLoaded(): Promise<void> {
-    this.loading ??= new Promise<void>((resolve) => {
-      if (this.loadTimer !== undefined) clearTimeout(this.loadTimer)
-      this.loadTimer = undefined
-      this.replica.load()
-      resolve()
-    }).catch((error: unknown) => {
-      const failure = error instanceof KvsyncError ? error : new KvsyncError('CORRUPT_DATA', 'loading failed', { cause: error })
-      this.reportError(failure)
-      throw failure
-    })
+    this.loading ??= this.replica
+      .arrived()
+      .then(() => {
+        if (this.loadTimer !== undefined) clearTimeout(this.loadTimer)
+        this.loadTimer = undefined
+        if (!this.closed) this.writer()
+      })
     return this.loading
+  }
+
+  /** The register, decoding the document first if needed; a failure is reported once. */
+  private writer(): KvRegister {
+    try {
+      return this.replica.writer()
+    } catch (error) {
+      const failure = error instanceof KvsyncError ? error : new KvsyncError('CORRUPT_DATA', 'loading failed', { cause: error })
+      if (!this.loadFailed) {
+        this.loadFailed = true
+        // Writes made meanwhile cannot be applied: reject them and stop showing them.
+        this.pending?.fail(failure)
+        this.pending = undefined
+        this.reportError(failure)
+      }
+      throw failure
+    }
   }
 
   /** The value of `key`, or `undefined` when it has none (never set, deleted or expired). */
   get<T extends KvValue = KvValue>(key: string): T | undefined {
     this.assertOpen()
+    const pending = this.pending?.read(key)
+    if (pending !== undefined) return pending.value as T | undefined
     return this.replica.get<T>(key)
   }
 
   /** Whether `key` has a value. */
   has(key: string): boolean {
     this.assertOpen()
-    return this.replica.reader.has(key)
+    return this.pending?.read(key)?.present ?? this.replica.reader.has(key)
   }
 
   /** Keys with a value, sorted; only those starting with `prefix` when given. */
   keys(query: PrefixQuery = {}): string[] {
     this.assertOpen()
-    return this.replica.reader.keys(query.prefix)
+    const prefix = query.prefix ?? ''
+    const keys = this.replica.reader.keys(prefix)
+    if (this.pending === undefined || this.pending.size === 0) return keys
+    const merged = new Set(keys)
+    for (const key of this.pending.keys()) {
+      if (!key.startsWith(prefix)) continue
+      if (this.pending.read(key)!.present) merged.add(key)
+      else merged.delete(key)
+    }
+    return [...merged].sort()
   }
 
   /** `[key, value]` pairs, sorted by key; only keys starting with `prefix` when given. */
   entries<T extends KvValue = KvValue>(query: PrefixQuery = {}): Array<[string, T]> {
     this.assertOpen()
-    return this.replica.reader.entries(query.prefix) as Array<[string, T]>
+    if (this.pending === undefined || this.pending.size === 0) return this.replica.reader.entries(query.prefix) as Array<[string, T]>
+    return this.keys(query).map((key) => [key, this.get<T>(key)!])
   }
 
   /** Number of keys with a value. */
   get size(): number {
     this.assertOpen()
-    return this.replica.reader.size
+    if (this.pending === undefined || this.pending.size === 0) return this.replica.reader.size
+    return this.keys().length
   }
 
   /**
@@ -177,14 +223,16 @@ export class Store {
    */
   set(key: string, value: KvValue, options?: KvSetOptions): Promise<void> {
     this.assertOpen()
-    this.replica.writer().set(key, value, options)
+    if (this.deferWrites()) return this.pending!.set(key, value, options)
+    this.writer().set(key, value, options)
     return this.committed()
   }
 
   /** Deletes `key`. Resolves when the delete is durable locally. */
   delete(key: string): Promise<void> {
     this.assertOpen()
-    this.replica.writer().delete(key)
+    if (this.deferWrites()) return this.pending!.delete(key)
+    this.writer().delete(key)
     return this.committed()
   }
 
@@ -194,7 +242,8 @@ export class Store {
    */
   transact(fn: () => void): Promise<void> {
     this.assertOpen()
-    this.replica.writer().transact(fn)
+    if (this.deferWrites()) return this.pending!.transact(fn)
+    this.writer().transact(fn)
     return this.committed()
   }
 
@@ -325,6 +374,11 @@ export class Store {
   private onClose(listener: () => void): () => void {
     this.closeListeners.add(listener)
     return () => this.closeListeners.delete(listener)
+  }
+
+  /** Whether writes must wait for the document: its stored updates have not arrived yet. */
+  private deferWrites(): boolean {
+    return this.pending !== undefined && !this.replica.canLoad
   }
 
   private committed(): Promise<void> {

@@ -112,10 +112,11 @@ describe('sync through the server', () => {
     reader.subscribe((event) => {
       if (event.origin === 'expired') expired.push(event.key)
     })
-    await writer.set('session', 'token', { ttl: 100 })
+    // Long enough for the reader to see the value first on a loaded machine.
+    await writer.set('session', 'token', { ttl: 1_000 })
     await writer.set('keep', 'forever')
     await vi.waitFor(() => expect(reader.get('session')).toBe('token'))
-    await vi.waitFor(() => expect(expired).toEqual(['session']))
+    await vi.waitFor(() => expect(expired).toEqual(['session']), { timeout: 5_000 })
     expect(reader.get('session')).toBeUndefined()
     // The sweep's tombstone replaces the value in every replica's document.
     const observer = new Y.Doc()

@@ -179,7 +179,7 @@ export class FilePersistence implements LocalPersistence {
   }
 
   async load(): Promise<LoadedState> {
-    return { updates: this.updates.splice(0), materialized: undefined }
+    return { updates: Promise.resolve(this.updates.splice(0)), materialized: undefined }
   }
 
   append(updates: readonly Uint8Array[]): Promise<readonly number[]> {

@@ -1,5 +1,5 @@
 import { KvsyncError } from '@kvsync/shared'
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb'
+import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb'
 import { PackedView, decodeRow, packRows, rowWins, type StoredView } from './materialized.js'
 import type { CompactPlan, LoadedState, LocalPersistence, MaterializedRows } from './types.js'
 
@@ -71,6 +71,7 @@ export class IndexedDbPersistence implements LocalPersistence {
   private readonly known = new Set<number>()
 
   private constructor(
+    private readonly storeName: string,
     private readonly name: string,
     private readonly db: IDBPDatabase<StoreSchema>,
   ) {}
@@ -106,12 +107,9 @@ export class IndexedDbPersistence implements LocalPersistence {
       }
       throw persistenceError(error, `opening store "${storeName}"`)
     }
-    const format = await db.get('meta', 'format')
-    if (format !== undefined && format > IDB_FORMAT_VERSION) {
-      db.close()
-      throw new KvsyncError('UNSUPPORTED_FORMAT', `store "${storeName}" uses format ${format}, newer than ${IDB_FORMAT_VERSION}`)
-    }
-    instance = new IndexedDbPersistence(name, db)
+    // The format mark is checked by load(), in the same transaction as the view: one round
+    // trip less before the first read.
+    instance = new IndexedDbPersistence(storeName, name, db)
     return instance
   }
 
@@ -124,28 +122,50 @@ export class IndexedDbPersistence implements LocalPersistence {
   }
 
   async load(): Promise<LoadedState> {
+    // Two read-only transactions over disjoint stores run in parallel (the view and the log are
+    // each several MB for a big store), and the view alone lets the store answer reads. The
+    // view's is created first: a commit ordered between them is seen by the log's read, not the
+    // view's, so the document is always at least as new as the view
+    // (https://w3c.github.io/IndexedDB/#transaction-scheduling).
+    let viewRead: IDBPTransaction<StoreSchema, ['meta', 'kv', 'view'], 'readonly'>
+    let logRead: IDBPTransaction<StoreSchema, ['updates'], 'readonly'>
     try {
-      // Two read-only transactions over disjoint stores run in parallel (the view and the log
-      // are each several MB for a big store). The view's is created first: a commit ordered
-      // between them is seen by the log's read, not the view's, so the document is always at
-      // least as new as the view (https://w3c.github.io/IndexedDB/#transaction-scheduling).
-      const viewRead = this.db.transaction(['meta', 'kv', 'view'], 'readonly')
-      const logRead = this.db.transaction('updates', 'readonly')
-      const [mark, packed, rowKeys, rows, recordIds, updates] = await Promise.all([
+      viewRead = this.db.transaction(['meta', 'kv', 'view'], 'readonly')
+      logRead = this.db.transaction(['updates'], 'readonly')
+    } catch (error) {
+      throw persistenceError(error, 'loading')
+    }
+    const updates = this.readLog(logRead)
+    // Settled by the caller, maybe later; never an unhandled rejection meanwhile.
+    updates.catch(() => {})
+    try {
+      const [format, mark, packed, rowKeys, rows] = await Promise.all([
+        viewRead.objectStore('meta').get('format'),
         viewRead.objectStore('meta').get('materialized'),
         viewRead.objectStore('view').get(VIEW_KEY),
         viewRead.objectStore('kv').getAllKeys(),
         viewRead.objectStore('kv').getAll(),
-        logRead.store.getAllKeys(),
-        logRead.store.getAll(),
       ])
+      if (format !== undefined && format > IDB_FORMAT_VERSION) {
+        throw new KvsyncError('UNSUPPORTED_FORMAT', `store "${this.storeName}" uses format ${format}, newer than ${IDB_FORMAT_VERSION}; it was left as is`)
+      }
+      this.rows = rows.length
+      return { updates, materialized: mark === 1 ? storedView(packed, rowKeys, rows) : undefined }
+    } catch (error) {
+      throw persistenceError(error, 'loading')
+    }
+  }
+
+  private async readLog(logRead: IDBPTransaction<StoreSchema, ['updates'], 'readonly'>): Promise<Uint8Array[]> {
+    try {
+      const store = logRead.objectStore('updates')
+      const [recordIds, updates] = await Promise.all([store.getAllKeys(), store.getAll()])
       for (const update of updates) {
         if (!(update instanceof Uint8Array)) throw new KvsyncError('CORRUPT_DATA', `store database "${this.name}" holds a record that is not an update; it was left as is`)
       }
       recordIds.forEach((id) => this.known.add(id))
       this.count = updates.length
-      this.rows = rows.length
-      return { updates, materialized: mark === 1 ? storedView(packed, rowKeys, rows) : undefined }
+      return updates
     } catch (error) {
       throw persistenceError(error, 'loading')
     }

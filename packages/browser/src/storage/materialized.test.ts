@@ -91,6 +91,49 @@ describe('materialized view', () => {
     await second.close()
   })
 
+  it('shows writes made before the document arrived at once and applies them in order once it has', async () => {
+    const name = uniqueName()
+    const first = await openStore(name, { persistence: 'indexeddb' })
+    await first.transact(() => {
+      for (let i = 0; i < 300; i++) void first.set(`k${i}`, i)
+    })
+    await first.close()
+
+    const store = await openStore(name, { persistence: 'indexeddb', backgroundLoadBytes: 0 })
+    const events: string[] = []
+    store.subscribe((event) => events.push(`${event.key}=${JSON.stringify(event.value)} (${event.origin})`))
+    const value = { list: [1] }
+    const writes = [
+      store.set('k1', value),
+      store.delete('k2'),
+      store.transact(() => {
+        void store.set('new', 'a', { ttl: 60_000 })
+        void store.set('k3', 'three')
+      }),
+    ]
+    value.list.push(2) // the store keeps its own copy
+    expect(() => store.set('bad', (() => 1) as never)).toThrow(expect.objectContaining({ code: 'INVALID_VALUE' }))
+    expect(() => store.set('bad', 1, { ttl: -1 })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }))
+    expect(store.get('k1')).toEqual({ list: [1] })
+    expect(store.has('k2')).toBe(false)
+    expect(store.keys({ prefix: 'new' })).toEqual(['new'])
+    expect(store.size).toBe(300)
+    await Promise.all(writes)
+    await store.whenLoaded()
+    expect(store.get('k1')).toEqual({ list: [1] })
+    expect(store.has('k2')).toBe(false)
+    expect(store.get('k3')).toBe('three')
+    // In order of the writes; the two of one transaction come as one batch.
+    expect(events.slice(0, 2)).toEqual(['k1={"list":[1]} (local)', 'k2=undefined (local)'])
+    expect(events.slice(2).sort()).toEqual(['k3="three" (local)', 'new="a" (local)'])
+    await store.close()
+    const reopened = await openStore(name, { persistence: 'indexeddb' })
+    expect(reopened.get('k1')).toEqual({ list: [1] })
+    expect(reopened.has('k2')).toBe(false)
+    expect(reopened.get('new')).toBe('a')
+    await reopened.close()
+  })
+
   it('decodes at once when written to before the background load', async () => {
     const name = uniqueName()
     const first = await openStore(name, { persistence: 'indexeddb' })
@@ -138,7 +181,12 @@ describe('materialized view', () => {
     const store = await openStore(name, { persistence: 'indexeddb', backgroundLoadBytes: 0 })
     const errors: string[] = []
     store.onError((error) => errors.push(error.code))
+    // Before the stored updates arrive the write waits for them and is rejected with the
+    // decode error; after, it decodes at once and throws it.
+    const early = (async () => store.set('early', 1))()
     await expect(store.whenLoaded()).rejects.toMatchObject({ code: 'CORRUPT_DATA' })
+    await expect(early).rejects.toMatchObject({ code: 'CORRUPT_DATA' })
+    expect(store.has('early')).toBe(false)
     expect(errors).toEqual(['CORRUPT_DATA'])
     expect(() => store.set('y', 1)).toThrow(expect.objectContaining({ code: 'CORRUPT_DATA' }))
     await store.close()

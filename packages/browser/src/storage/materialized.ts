@@ -109,6 +109,11 @@ export class PackedView {
     }
   }
 
+  /** Size of the packed blob. */
+  get byteLength(): number {
+    return this.bytes.byteLength
+  }
+
   /** Index of the first key ≥ `key`. */
   lowerBound(key: string): number {
     let low = 0

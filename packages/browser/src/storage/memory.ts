@@ -13,7 +13,7 @@ export class MemoryPersistence implements LocalPersistence {
   }
 
   async load(): Promise<LoadedState> {
-    return { updates: [...this.updates], materialized: undefined }
+    return { updates: Promise.resolve([...this.updates]), materialized: undefined }
   }
 
   async append(updates: readonly Uint8Array[]): Promise<readonly number[]> {

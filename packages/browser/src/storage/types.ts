@@ -10,8 +10,12 @@ export type MaterializedRows = ReadonlyMap<string, Uint8Array>
 
 /** What {@link LocalPersistence.load} returns. */
 export interface LoadedState {
-  /** Every stored update, oldest first; `[]` for a new store. */
-  readonly updates: Uint8Array[]
+  /**
+   * Every stored update, oldest first; `[]` for a new store. May still be arriving when `load`
+   * resolves (IndexedDB reads the view and the log in parallel, and the view is enough for
+   * reads); rejects like `load` would.
+   */
+  readonly updates: Promise<Uint8Array[]>
   /**
    * The materialized view, when this persistence keeps a complete one; `undefined` when it
    * keeps none or it must be rebuilt (a database from before the view existed).
@@ -47,7 +51,7 @@ export interface CompactPlan {
  * `KvsyncError` (`QUOTA_EXCEEDED`, `PERSISTENCE_FAILED`, `CORRUPT_DATA`, `UNSUPPORTED_FORMAT`).
  */
 export interface LocalPersistence {
-  /** Every stored update and, when kept, the materialized view. */
+  /** The materialized view (when kept), and the stored updates. */
   load(): Promise<LoadedState>
   /**
    * Appends updates and writes `rows` in one transaction; resolves once committed, with the
