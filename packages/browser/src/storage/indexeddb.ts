@@ -1,6 +1,6 @@
 import { KvsyncError } from '@kvsync/shared'
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb'
-import { PackedView, decodeRow, packRows, rowWins, type StoredView } from './materialized.js'
+import { PackedView, decodeRow, packRows, rowWins, type PackedRecord, type StoredView } from './materialized.js'
 import type { CompactPlan, LoadedState, LocalPersistence, MaterializedRows } from './types.js'
 
 /**
@@ -26,8 +26,8 @@ interface StoreSchema extends DBSchema {
   meta: { key: string; value: number }
   /** Rows of the materialized view written since the last compaction: key → row (see materialized.ts). */
   kv: { key: string; value: Uint8Array }
-  /** `all` → the whole view as of the last compaction, packed (see packRows). */
-  view: { key: string; value: Uint8Array }
+  /** `all` → the whole view as of the last compaction, packed (see PackedRecord). */
+  view: { key: string; value: PackedRecord }
 }
 
 const VIEW_KEY = 'all'
@@ -260,10 +260,10 @@ interface KvObjectStore {
  * per read, see MaterializedView). `undefined` (rebuild) when something is damaged: the view is
  * derived data.
  */
-function storedView(packedBytes: unknown, rowKeys: string[], rows: unknown[]): StoredView | undefined {
+function storedView(packedRecord: unknown, rowKeys: string[], rows: unknown[]): StoredView | undefined {
   let packed: PackedView | undefined
-  if (packedBytes !== undefined) {
-    packed = packedBytes instanceof Uint8Array ? PackedView.parse(packedBytes) : undefined
+  if (packedRecord !== undefined) {
+    packed = PackedView.parse(packedRecord)
     if (packed === undefined) return undefined
   }
   if (rowKeys.length !== rows.length) return undefined

@@ -237,7 +237,10 @@ describe('materialized view', () => {
     expect(decodeRow(packed.row('bé'))).toEqual(entry('bé', 2, true))
     expect(decodeRow(packed.row('😀x'))).toEqual(entry('😀x', 3))
     expect(packed.row('b')).toBeUndefined()
-    expect(PackedView.parse(packRows(rows).subarray(0, 7))).toBeUndefined()
+    const damaged = { ...packRows(rows), keys: 'abé' }
+    expect(PackedView.parse(damaged)).toBeUndefined()
+    expect(PackedView.parse({ ...packRows(rows), rowEnds: new Uint32Array([1, 2, 3]) })).toBeUndefined()
+    expect(PackedView.parse(new Uint8Array(4))).toBeUndefined()
   })
 
   it('keeps the greater row when two connections commit in the opposite order', async () => {
