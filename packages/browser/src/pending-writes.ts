@@ -92,9 +92,15 @@ export class PendingWrites {
     return { present, value: present ? op.value : undefined }
   }
 
-  /** Keys touched by pending writes. */
-  keys(): IterableIterator<string> {
-    return this.latest.keys()
+  /** `keys` (sorted, starting with `prefix`) as the pending writes change them, sorted. */
+  overlayKeys(keys: readonly string[], prefix: string): string[] {
+    const merged = new Set(keys)
+    for (const key of this.latest.keys()) {
+      if (!key.startsWith(prefix)) continue
+      if (this.read(key)!.present) merged.add(key)
+      else merged.delete(key)
+    }
+    return [...merged].sort()
   }
 
   /** Applies every pending write through `register`; `commit` gives the promise of their commit. */

@@ -187,16 +187,8 @@ export class Store {
   /** Keys with a value, sorted; only those starting with `prefix` when given. */
   keys(query: PrefixQuery = {}): string[] {
     this.assertOpen()
-    const prefix = query.prefix ?? ''
-    const keys = this.replica.reader.keys(prefix)
-    if (this.pending === undefined || this.pending.size === 0) return keys
-    const merged = new Set(keys)
-    for (const key of this.pending.keys()) {
-      if (!key.startsWith(prefix)) continue
-      if (this.pending.read(key)!.present) merged.add(key)
-      else merged.delete(key)
-    }
-    return [...merged].sort()
+    const keys = this.replica.reader.keys(query.prefix)
+    return this.pending === undefined || this.pending.size === 0 ? keys : this.pending.overlayKeys(keys, query.prefix ?? '')
   }
 
   /** `[key, value]` pairs, sorted by key; only keys starting with `prefix` when given. */
