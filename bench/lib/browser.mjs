@@ -13,7 +13,7 @@ import { staticServer } from './static.mjs'
 const benchDir = join(dirname(fileURLToPath(import.meta.url)), '..')
 export const browserSystems = ['kvsync', 'idb-keyval', 'y-indexeddb', 'raw-indexeddb']
 
-export async function buildPages(outDir) {
+export async function buildPages(outDir, { minify = true } = {}) {
   mkdirSync(outDir, { recursive: true })
   const sizes = {}
   for (const system of browserSystems) {
@@ -21,7 +21,8 @@ export async function buildPages(outDir) {
       entryPoints: [join(benchDir, 'pages', `${system}.js`)],
       outfile: join(outDir, `${system}.js`),
       bundle: true,
-      minify: true,
+      minify,
+      keepNames: !minify,
       format: 'esm',
       platform: 'browser',
       target: 'es2022',
@@ -42,10 +43,10 @@ export function chromiumPath() {
   return process.env.KVSYNC_CHROMIUM ?? '/usr/bin/chromium'
 }
 
-export async function launchBrowser() {
+export async function launchBrowser({ minify = true } = {}) {
   const work = mkdtempSync(join(tmpdir(), 'kvsync-bench-browser-'))
   const pagesDir = join(work, 'pages')
-  const bundleBytes = await buildPages(pagesDir)
+  const bundleBytes = await buildPages(pagesDir, { minify })
   const statics = staticServer(pagesDir)
   const context = await chromium.launchPersistentContext(join(work, 'profile'), {
     executablePath: chromiumPath(),
@@ -72,6 +73,7 @@ export async function launchBrowser() {
       await page.waitForFunction(() => window.benchResult !== undefined, undefined, { timeout: 120_000 })
       return page
     },
+    context,
     async close() {
       remove()
       await close()

@@ -21,7 +21,9 @@ export async function startSystem(system, options = {}) {
     if (options.probe) args.push('--probe')
     if (options.idleUnloadMs !== undefined) args.push('--idle-unload', String(options.idleUnloadMs))
   }
-  const nodeArgs = options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : []
+  // KVSYNC_BENCH_CPU_PROF=DIR: every kvsync server process writes a V8 CPU profile there on exit.
+  const cpuProfDir = options.cpuProfDir ?? (system === 'kvsync' ? process.env.KVSYNC_BENCH_CPU_PROF : undefined)
+  const nodeArgs = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []
   const server = await startServer(join(benchDir, 'servers', `${system}.mjs`), args, { nodeArgs })
   return {
     ...server,
