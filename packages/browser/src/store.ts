@@ -319,6 +319,8 @@ export class Store {
   whenSaved(): Promise<void> {
     if (!this.hasServer) return Promise.reject(new KvsyncError('INVALID_OPTION', `store "${this.name}" has no server url`))
     if (this.closed) return Promise.reject(new KvsyncError('STORE_CLOSED', `store "${this.name}" is closed`))
+    // Writes made before the document arrived get their Yjs clock once applied.
+    if (this.pending !== undefined && this.pending.size > 0) return this.whenLoaded().then(() => this.acks.wait())
     return this.acks.wait()
   }
 
