@@ -5,6 +5,7 @@ import { createSyncServer, silentLogger } from '@kvsync/sync-server'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import WebSocket from 'ws'
 import { openStore, type OpenStoreOptions, type Store } from '../src/index.js'
+import { FilePersistence } from '../src/node.js'
 
 // Durable acks end to end against the real createSyncServer (SQLite storage): whenSaved
 // resolves only after the server acked, and what it acked survives a server restart.
@@ -53,5 +54,27 @@ describe('durable acks from the real server', () => {
     await reader.whenSynced()
     await vi.waitFor(() => expect(reader.size).toBe(51))
     expect(reader.get('k49')).toBe(49)
+  })
+
+  it('a Node client with file persistence syncs over ws and keeps its data offline', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kvsync-node-client-'))
+    cleanups.push(() => rm(dir, { recursive: true, force: true }))
+    const { server, url } = await startServer(join(dir, 'server'))
+    cleanups.push(() => server.close())
+    const file = join(dir, 'client.kvsync')
+    const options = { url, WebSocket: WebSocket as unknown as OpenStoreOptions['WebSocket'], backoff: { initialMs: 20, maxMs: 200 } }
+    const first = await openStore('node/file', { ...options, persistence: await FilePersistence.open(file) })
+    await first.whenSynced()
+    await first.set('from-node', { ok: true })
+    await first.whenSaved()
+    await first.close()
+    // Reopened without a server: the file alone has it.
+    const offline = await openStore('node/file', { persistence: await FilePersistence.open(file) })
+    expect(offline.get('from-node')).toEqual({ ok: true })
+    await offline.close()
+    // Another client gets it from the server.
+    const other = await client('node/file', url)
+    await other.whenSynced()
+    await vi.waitFor(() => expect(other.get('from-node')).toEqual({ ok: true }))
   })
 })
