@@ -2,9 +2,11 @@
 // Summarises V8 .cpuprofile files (node --cpu-prof, or CDP Profiler.stop): self time by function
 // and by package, largest first. Usage: node bench/profile-summary.mjs FILE... [--top 25]
 import { readFileSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string' } } })
+const isMain = import.meta.url === pathToFileURL(process.argv[1] ?? '').href
+const { values, positionals } = isMain ? parseArgs({ allowPositionals: true, options: { top: { type: 'string' } } }) : { values: {}, positionals: [] }
 const top = Number(values.top ?? 25)
 
 export function summarise(profile) {

@@ -16,3 +16,5 @@ process.on('message', async ({ id, cmd, args }) => {
 })
 // The runner going away ends this process too.
 process.on('disconnect', () => process.exit(0))
+// Exit normally on SIGTERM so --cpu-prof can write its profile.
+process.on('SIGTERM', () => process.exit(0))

@@ -36,7 +36,7 @@ function markdown(run, scenarios, targets) {
   const out = []
   out.push(`# kvsync benchmarks — ${run.mode} run`, '')
   out.push(`${run.date}. Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB RAM, ${m.os}; Node ${m.node}; Chromium ${m.chromium}.`)
-  out.push(`Each figure: median over the scenario's interleaved repetitions (${Object.entries(run.repetitions).map(([id, n]) => `${id}: ${n}`).join(', ')}), (min–max). Ratio = kvsync ÷ anchor (for times, bytes and latency lower is better; for rates higher is better). Wall time of the run: ${Math.round(run.durationSeconds)} s.`)
+  out.push(`Each figure: median over the scenario's interleaved repetitions (${Object.entries(run.repetitions).map(([id, n]) => `${id}: ${n}`).join(', ')}), (min–max). Ratio = kvsync ÷ anchor (for times, bytes and latency lower is better; for rates higher is better). Wall time of the run: ${Math.round(run.durationSeconds)} s.${(run.merged ?? []).map((m) => ` ${m.scenarios.join(', ')} re-run on ${m.date} (${Math.round(m.durationSeconds)} s) and merged.`).join('')}`)
   out.push(`Page bundles (minified): ${Object.entries(run.bundleBytes ?? {}).map(([s, b]) => `${s} ${fmt(b / 1024)} KiB`).join(', ')}.`, '')
   out.push('## Targets (issue 7)', '', '| target | kvsync | best anchor / reference | ratio | goal | |', '| --- | --- | --- | --- | --- | --- |')
   for (const t of targets) out.push(`| ${t.target} | ${t.kvsync} | ${t.reference} | ${t.ratio === undefined ? '—' : `${fmt(t.ratio)}×`} | ${t.goal} | ${t.met === undefined ? 'n/a' : t.met ? 'met' : '**missed**'} |`)
@@ -58,7 +58,8 @@ function markdown(run, scenarios, targets) {
       })
       out.push(`| ${kv.metric}${kv.provisional ? ' ⚠' : ''} | ${kv.unit} | ${cell(kv)} | ${cols.join(' | ')} |`)
     }
-    for (const r of rows.filter((r) => r.system !== 'kvsync' && !seen.has(r.metric) && !kvRows.some((k) => k.metric === r.metric))) {
+    for (const r of rows.filter((r) => r.system !== 'kvsync')) {
+      if (seen.has(r.metric)) continue
       seen.add(r.metric)
       const cols = anchors.map((a) => {
         const ref = rows.find((x) => x.system === a && x.metric === r.metric)

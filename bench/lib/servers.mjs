@@ -36,5 +36,8 @@ export async function startSystem(system, options = {}) {
 
 /** A client worker process for `workers/<name>.mjs`. */
 export function clientProc(name) {
-  return startClientProc(join(benchDir, 'lib', 'client-proc.mjs'), join(benchDir, 'workers', `${name}.mjs`))
+  // KVSYNC_BENCH_CLIENT_CPU_PROF=DIR: client worker processes write CPU profiles there on exit.
+  const dir = process.env.KVSYNC_BENCH_CLIENT_CPU_PROF
+  const nodeArgs = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []
+  return startClientProc(join(benchDir, 'lib', 'client-proc.mjs'), join(benchDir, 'workers', `${name}.mjs`), { nodeArgs })
 }
