@@ -48,14 +48,18 @@ export interface OpenStoreOptions {
   now?: () => number
 }
 
-function choosePersistence(name: string, option: OpenStoreOptions['persistence']): Promise<LocalPersistence> | LocalPersistence {
+function choosePersistence(
+  name: string,
+  option: OpenStoreOptions['persistence'],
+  onVersionChange: () => void,
+): Promise<LocalPersistence> | LocalPersistence {
   if (typeof option === 'object' && option !== null) return option
   const hasIndexedDb = typeof (globalThis as { indexedDB?: unknown }).indexedDB === 'object'
   const kind = option ?? (hasIndexedDb ? 'indexeddb' : 'memory')
   if (kind === 'memory') return new MemoryPersistence()
   if (kind !== 'indexeddb') throw new KvsyncError('INVALID_OPTION', `persistence must be 'indexeddb', 'memory' or an object, got ${String(option)}`)
   if (!hasIndexedDb) throw new KvsyncError('INVALID_OPTION', "persistence 'indexeddb' needs IndexedDB, which this environment lacks")
-  return IndexedDbPersistence.open(name)
+  return IndexedDbPersistence.open(name, { onVersionChange })
 }
 
 function serverUrls(url: OpenStoreOptions['url']): string[] | undefined {
@@ -88,7 +92,8 @@ export async function openStore(name: string, options: OpenStoreOptions = {}): P
   if (urls !== undefined && WebSocketImpl === undefined) {
     throw new KvsyncError('INVALID_OPTION', "no WebSocket implementation: pass { WebSocket } (in Node: import WebSocket from 'ws')")
   }
-  const persistence = await choosePersistence(name, options.persistence)
+  let opened: Store | undefined
+  const persistence = await choosePersistence(name, options.persistence, () => opened?.databaseLost())
   const store = new Store({
     name,
     persistence,
@@ -99,6 +104,7 @@ export async function openStore(name: string, options: OpenStoreOptions = {}): P
     backgroundLoadBytes: options.backgroundLoadBytes,
     tabs: persistence instanceof IndexedDbPersistence && options.multiTab !== false && canCoordinateTabs(),
   })
+  opened = store
   try {
     await store.start()
   } catch (error) {

@@ -365,6 +365,15 @@ export class Store {
     await this.persistence.destroy()
   }
 
+  /**
+   * @internal Another connection made the browser close our database (a newer kvsync upgrading
+   * it, or a deletion): say so once; later commits fail (and report) until the store reopens.
+   */
+  databaseLost(): void {
+    if (this.closed) return
+    this.reportError(new KvsyncError('PERSISTENCE_FAILED', `store "${this.name}": another tab or a newer kvsync closed its database; writes stay in memory until the store is reopened`))
+  }
+
   private onClose(listener: () => void): () => void {
     this.closeListeners.add(listener)
     return () => this.closeListeners.delete(listener)

@@ -81,3 +81,18 @@ describe('destroy', () => {
     await fresh.close()
   })
 })
+
+describe('versionchange', () => {
+  it('lets a newer version open the database and reports that this store lost it', async () => {
+    const name = uniqueName()
+    const store = await openStore(name, { persistence: 'indexeddb', multiTab: false })
+    const errors: string[] = []
+    store.onError((error) => errors.push(error.code))
+    await store.set('a', 1)
+    const newer = await openDB(databaseName(name), IDB_FORMAT_VERSION + 1)
+    expect(errors).toEqual(['PERSISTENCE_FAILED'])
+    newer.close()
+    expect(store.get('a')).toBe(1)
+    await store.close()
+  })
+})

@@ -128,6 +128,10 @@ export class SyncHub {
       },
     })
     this.connection.start()
+    // The connection reports only changes from its own initial 'offline'; a store opened while
+    // the browser is offline would otherwise keep showing the hub's initial 'connecting'.
+    this.setStatus(this.connection.currentStatus)
+    this.announceStatus()
   }
 
   private announceStatus(): void {
