@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_VALUE_BYTES, KvsyncError, assertKey, decodeValue, encodeValue, type KvRegister, type KvSetOptions, type KvValue } from '@kvsync/shared'
+import { DEFAULT_MAX_VALUE_BYTES, assertKey, decodeValue, encodeValue, resolveExpiresAt, type KvRegister, type KvSetOptions, type KvValue } from '@kvsync/shared'
 
 /** One write made before the document was loaded. */
 interface PendingOp {
@@ -7,21 +7,6 @@ interface PendingOp {
   readonly value: KvValue | undefined
   readonly tombstone: boolean
   readonly expiresAt: number | undefined
-}
-
-/** The same rules as the register's (ttl xor expiresAt, positive and finite), checked up front. */
-function expiryOf(options: KvSetOptions | undefined, now: number): number | undefined {
-  if (options === undefined) return undefined
-  const { ttl, expiresAt } = options
-  if (ttl !== undefined && expiresAt !== undefined) throw new KvsyncError('INVALID_OPTION', 'give either ttl or expiresAt, not both')
-  if (ttl !== undefined) {
-    if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0) throw new KvsyncError('INVALID_OPTION', `ttl must be a positive number of milliseconds, got ${String(ttl)}`)
-    return Math.ceil(now + ttl)
-  }
-  if (expiresAt === undefined) return undefined
-  const time = expiresAt instanceof Date ? expiresAt.getTime() : expiresAt
-  if (typeof time !== 'number' || !Number.isFinite(time) || time <= 0) throw new KvsyncError('INVALID_OPTION', `expiresAt must be a time in ms since the epoch or a valid Date, got ${String(expiresAt)}`)
-  return Math.ceil(time)
 }
 
 /**
@@ -57,7 +42,7 @@ export class PendingWrites {
   set(key: string, value: KvValue, options?: KvSetOptions): Promise<void> {
     assertKey(key)
     const copy = decodeValue(encodeValue(value, this.maxValueBytes))
-    this.push({ key, value: copy, tombstone: false, expiresAt: expiryOf(options, this.now()) })
+    this.push({ key, value: copy, tombstone: false, expiresAt: resolveExpiresAt(options, this.now()) })
     return this.done
   }
 

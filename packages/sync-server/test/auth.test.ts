@@ -1,34 +1,19 @@
 import { request } from 'node:http'
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { beforeAll, describe, expect, it, vi } from 'vitest'
 import { WebSocket } from 'ws'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { CloseCodes, MessageType } from '@kvsync/shared'
 import { MemoryDocStorage, createSyncServer, silentLogger } from '../src/index.js'
-import { RawClient, startServer } from './helpers.js'
+import { serverFixtures } from './helpers.js'
 import { SECRET, asymmetric, claims, hs256, keyPairs, tamper, unsigned } from './tokens.js'
 
-const cleanups: Array<() => Promise<unknown> | void> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
+const { cleanups, client, server } = serverFixtures({ auth: { secret: SECRET }, rejectGraceMs: 2_000 })
 
 let keys: ReturnType<typeof keyPairs>
 beforeAll(() => {
   keys = keyPairs()
 })
-
-function client(url: string, options?: ConstructorParameters<typeof RawClient>[1]): RawClient {
-  const raw = new RawClient(url, options)
-  cleanups.push(() => raw.close())
-  return raw
-}
-
-async function server(options: Parameters<typeof startServer>[0] = {}) {
-  const started = await startServer({ auth: { secret: SECRET }, rejectGraceMs: 2_000, ...options })
-  cleanups.push(started.teardown)
-  return started
-}
 
 const reader = { kvsync: { read: ['config/*', 'prefs/user-42'] } }
 const writer = { kvsync: { write: ['prefs/user-42'], read: ['config/*'] } }

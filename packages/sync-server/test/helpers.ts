@@ -7,6 +7,7 @@ import * as awarenessProtocol from 'y-protocols/awareness'
 import * as syncProtocol from 'y-protocols/sync'
 import * as Y from 'yjs'
 import { WebSocket } from 'ws'
+import { afterEach } from 'vitest'
 import { MessageType, PROTOCOL_VERSION, encodeHello, readDurableAck, readErrorMessage } from '@kvsync/shared'
 import { createSyncServer, silentLogger } from '../src/index.js'
 import type { SyncServer, SyncServerOptions } from '../src/index.js'
@@ -140,4 +141,29 @@ export function updateFrame(update: Uint8Array): Uint8Array {
   encoding.writeVarUint(encoder, MessageType.sync)
   syncProtocol.writeUpdate(encoder, update)
   return encoding.toUint8Array(encoder)
+}
+
+/**
+ * Per-file fixtures for server tests: servers and raw clients made through them, and anything
+ * pushed onto `cleanups`, are closed after each test, last in first out (clients before their
+ * server, servers before their directories). Call once at the top level of a test file.
+ */
+export function serverFixtures(defaults: Parameters<typeof startServer>[0] = {}) {
+  const cleanups: Array<() => Promise<unknown> | void> = []
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  })
+  return {
+    cleanups,
+    client(url: string, options?: ConstructorParameters<typeof RawClient>[1]): RawClient {
+      const raw = new RawClient(url, options)
+      cleanups.push(() => raw.close())
+      return raw
+    },
+    async server(options: Parameters<typeof startServer>[0] = {}) {
+      const started = await startServer({ ...defaults, ...options })
+      cleanups.push(started.teardown)
+      return started
+    },
+  }
 }

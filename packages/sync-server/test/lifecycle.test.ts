@@ -1,27 +1,11 @@
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { CloseCodes, KvsyncError } from '@kvsync/shared'
 import type { DocStorage } from '@kvsync/shared'
 import { MemoryDocStorage } from '../src/index.js'
-import { RawClient, startServer, updateFrame } from './helpers.js'
+import { RawClient, serverFixtures, updateFrame } from './helpers.js'
 
-const cleanups: Array<() => Promise<unknown>> = []
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-function client(url: string, options?: ConstructorParameters<typeof RawClient>[1]): RawClient {
-  const raw = new RawClient(url, options)
-  cleanups.push(() => raw.close())
-  return raw
-}
-
-async function server(options: Parameters<typeof startServer>[0] = {}) {
-  const started = await startServer(options)
-  cleanups.push(started.teardown)
-  return started
-}
+const { cleanups, client, server } = serverFixtures()
 
 /** A memory storage that counts loads and can fail them. */
 function countingStorage(): { storage: DocStorage; loads: string[]; failLoads: (fail: boolean) => void } {

@@ -2,28 +2,13 @@ import { randomBytes } from 'node:crypto'
 import { readdir } from 'node:fs/promises'
 import { request } from 'node:http'
 import { dirname } from 'node:path'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
 import { CloseCodes, MessageType } from '@kvsync/shared'
-import { RawClient, startServer, tempDir, updateFrame } from './helpers.js'
+import { serverFixtures, tempDir, updateFrame } from './helpers.js'
 
-const cleanups: Array<() => Promise<unknown>> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-function client(url: string, options?: ConstructorParameters<typeof RawClient>[1]): RawClient {
-  const raw = new RawClient(url, options)
-  cleanups.push(() => raw.close())
-  return raw
-}
-
-async function server(options: Parameters<typeof startServer>[0] = {}) {
-  const started = await startServer(options)
-  cleanups.push(started.teardown)
-  return started
-}
+const { cleanups, client, server } = serverFixtures()
 
 function awarenessFrame(entries: Array<[client: number, clock: number, state: string]>): Uint8Array {
   const inner = encoding.createEncoder()

@@ -1,29 +1,12 @@
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
 import { CloseCodes, MessageType, PROTOCOL_VERSION } from '@kvsync/shared'
 import type { DocStorage } from '@kvsync/shared'
 import { MemoryDocStorage } from '../src/index.js'
-import { RawClient, startServer, tempDir, updateFrame } from './helpers.js'
+import { RawClient, serverFixtures, startServer, tempDir, updateFrame } from './helpers.js'
 
-const cleanups: Array<() => Promise<unknown>> = []
-
-afterEach(async () => {
-  // Last in, first out: clients close before their server, servers before their directories.
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-function client(url: string, options?: { sendStep1?: boolean }): RawClient {
-  const raw = new RawClient(url, options)
-  cleanups.push(() => raw.close())
-  return raw
-}
-
-async function server(options: Parameters<typeof startServer>[0] = {}) {
-  const started = await startServer(options)
-  cleanups.push(started.teardown)
-  return started
-}
+const { cleanups, client, server } = serverFixtures()
 
 describe('sync server', () => {
   it('syncs two clients of one store both ways', async () => {

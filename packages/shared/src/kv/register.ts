@@ -64,7 +64,12 @@ function visible(entry: KvEntry | undefined, now: number): entry is KvEntry {
   return entry !== undefined && !entry.tombstone && (entry.expiresAt === undefined || entry.expiresAt > now)
 }
 
-function resolveExpiry(options: KvSetOptions | undefined, now: number): number | undefined {
+/**
+ * The absolute expiry time a write's options ask for, or `undefined` for none. Throws a
+ * `KvsyncError` `INVALID_OPTION` for both `ttl` and `expiresAt`, or values that are not positive,
+ * finite times.
+ */
+export function resolveExpiresAt(options: KvSetOptions | undefined, now: number): number | undefined {
   if (options === undefined) return undefined
   const { ttl, expiresAt } = options
   if (ttl !== undefined && expiresAt !== undefined) throw new KvsyncError('INVALID_OPTION', 'give either ttl or expiresAt, not both')
@@ -166,7 +171,7 @@ export class KvRegister {
     this.assertOpen()
     assertKey(key)
     const bytes = encodeValue(value, this.maxValueBytes)
-    const expiresAt = resolveExpiry(options, this.now())
+    const expiresAt = resolveExpiresAt(options, this.now())
     this.write({ key, tombstone: false, value: bytes, expiresAt })
   }
 
