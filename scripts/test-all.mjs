@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: the whole suite, stage by stage, stopping at the first failure.
 //   setup → typecheck → unit + integration (vitest) → reliability (server crash, memory, fuzz)
-//   → e2e (Playwright in Chromium)
+//   → e2e (Playwright in Chromium) → bench harness check (quick mode)
 // Later stages (cluster tests against Redis and PostgreSQL) are added to `stages` below.
 // Run a subset: `npm test -- typecheck unit` (stage names as listed in the summary).
 import { readFileSync } from 'node:fs'
@@ -43,6 +43,11 @@ const stages = [
       [process.execPath, ['scripts/ensure-chromium.mjs']],
       [bin('playwright'), ['test', '-c', 'e2e/playwright.config.ts']],
     ],
+  },
+  {
+    name: 'bench',
+    title: 'bench harness check (pnpm bench --quick, never a timed assertion)',
+    commands: () => [[process.execPath, ['bench/quick-check.mjs']]],
   },
 ]
 
