@@ -44,6 +44,14 @@ export interface OpenStoreOptions {
    * Default 256 KiB (about 4,000 small keys).
    */
   backgroundLoadBytes?: number
+  /**
+   * Local-only stores (no `url`) sweep themselves this often: expired entries become tombstones
+   * and tombstones older than `tombstoneRetentionMs` are dropped. Default 60 s. Stores with a
+   * server leave this to the server.
+   */
+  sweepIntervalMs?: number
+  /** Local-only stores: how long a delete's tombstone is kept. Default 30 days. */
+  tombstoneRetentionMs?: number
   /** Clock for HLC timestamps and TTLs (tests). Default `Date.now`. */
   now?: () => number
 }
@@ -102,6 +110,8 @@ export async function openStore(name: string, options: OpenStoreOptions = {}): P
     maxValueBytes: options.maxValueBytes,
     compactAfter: options.compactAfter,
     backgroundLoadBytes: options.backgroundLoadBytes,
+    sweepIntervalMs: options.sweepIntervalMs,
+    tombstoneRetentionMs: options.tombstoneRetentionMs,
     tabs: persistence instanceof IndexedDbPersistence && options.multiTab !== false && canCoordinateTabs(),
   })
   opened = store

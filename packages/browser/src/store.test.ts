@@ -1,5 +1,5 @@
 import { isKvsyncError } from '@kvsync/shared'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { openStore } from './open-store.js'
 import type { Store } from './store.js'
 import type { StoreEvent } from './subscriptions.js'
@@ -103,5 +103,22 @@ describe('Store', () => {
     const store = await memoryStore()
     await expect(store.whenSynced()).rejects.toMatchObject({ code: 'INVALID_OPTION' })
     expect(store.status).toBe('offline')
+  })
+})
+
+describe('local-only sweeps', () => {
+  it('turns expired entries into tombstones and drops old tombstones without a server', async () => {
+    let now = 1_000_000
+    const store = await openStore('sweep/local', { persistence: 'memory', now: () => now, sweepIntervalMs: 20, tombstoneRetentionMs: 1_000 })
+    open.push(store)
+    await store.set('session', 'token', { ttl: 50 })
+    await store.set('gone', 1)
+    await store.delete('gone')
+    const stored = () => (store as unknown as { replica: { writer(): { entry(key: string): { tombstone: boolean } | undefined } } }).replica.writer()
+    now += 100
+    await vi.waitFor(() => expect(stored().entry('session')?.tombstone).toBe(true))
+    expect(store.has('session')).toBe(false)
+    now += 5_000
+    await vi.waitFor(() => expect(stored().entry('gone')).toBeUndefined())
   })
 })

@@ -26,7 +26,15 @@ export interface StoreParts {
   compactAfter?: number | undefined
   /** Stored updates above this many bytes are decoded after `openStore` resolves. */
   backgroundLoadBytes?: number | undefined
+  /** Local-only stores: how often expired entries and old tombstones are swept. */
+  sweepIntervalMs?: number | undefined
+  /** Local-only stores: how long tombstones are kept (docs/semantics.md). */
+  tombstoneRetentionMs?: number | undefined
 }
+
+/** Defaults of the local-only sweep: the same as the sync server's. */
+const SWEEP_INTERVAL_MS = 60_000
+const TOMBSTONE_RETENTION_MS = 30 * 24 * 3600 * 1000
 
 /** Default of {@link StoreParts.backgroundLoadBytes}: smaller stores decode in a few ms. */
 const BACKGROUND_LOAD_BYTES = 256 * 1024
@@ -50,6 +58,9 @@ export class Store {
   private readonly closeListeners = new Set<() => void>()
   private readonly hasServer: boolean
   private readonly backgroundLoadBytes: number
+  private readonly sweepIntervalMs: number
+  private readonly tombstoneRetentionMs: number
+  private sweepTimer: ReturnType<typeof setInterval> | undefined
   private loadTimer: ReturnType<typeof setTimeout> | undefined
   private loading: Promise<void> | undefined
   /** Writes made before the document could be loaded (big stores, right after open). */
@@ -65,6 +76,8 @@ export class Store {
     this.persistence = parts.persistence
     this.hasServer = parts.sync !== undefined
     this.backgroundLoadBytes = parts.backgroundLoadBytes ?? BACKGROUND_LOAD_BYTES
+    this.sweepIntervalMs = parts.sweepIntervalMs ?? SWEEP_INTERVAL_MS
+    this.tombstoneRetentionMs = parts.tombstoneRetentionMs ?? TOMBSTONE_RETENTION_MS
     this.now = parts.now ?? Date.now
     this.maxValueBytes = parts.maxValueBytes
     this.replica = new Replica({
@@ -118,6 +131,7 @@ export class Store {
       this.pending?.apply(this.replica.writer(), () => this.committed())
       this.pending = undefined
       this.hub.start()
+      this.startLocalSweeps()
     })
     if (materialized !== undefined && viewBytes > this.backgroundLoadBytes) {
       // Big store: answer reads from the view now; decode once the log has arrived.
@@ -151,6 +165,25 @@ export class Store {
         if (!this.closed) this.writer()
       })
     return this.loading
+  }
+
+  /**
+   * A store with a server leaves sweeping to the server (its tombstones reach every client). A
+   * local-only store has nobody else to do it, so it sweeps itself: expired entries become
+   * tombstones and tombstones past retention are dropped, so its stored state does not grow.
+   */
+  private startLocalSweeps(): void {
+    if (this.hasServer || this.closed) return
+    const sweep = (): void => {
+      if (this.closed) return
+      const register = this.replica.writer()
+      register.sweepExpired()
+      register.purgeTombstones(this.tombstoneRetentionMs)
+    }
+    sweep()
+    this.sweepTimer = setInterval(sweep, this.sweepIntervalMs)
+    // Sweeping alone must not keep a Node process alive.
+    ;(this.sweepTimer as { unref?: () => void }).unref?.()
   }
 
   /** The register, decoding the document first if needed; a failure is reported once. */
@@ -342,6 +375,7 @@ export class Store {
     if (this.closed) return
     this.closed = true
     if (this.loadTimer !== undefined) clearTimeout(this.loadTimer)
+    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer)
     // Commit before leaving the tabs: each commit's broadcast is how the other tabs (and through
     // the leader, the server) get the writes made just before close().
     await this.commits.flush()
