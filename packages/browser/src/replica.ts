@@ -1,4 +1,4 @@
-import { KV_ARRAY_NAME, KvRegister, KvsyncError, decodeEntry, type KvChange, type KvValue } from '@kvsync/shared'
+import { KV_ARRAY_NAME, KvRegister, KvsyncError, decodeEntry, forEachAddedItem, type KvChange, type KvValue } from '@kvsync/shared'
 import * as Y from 'yjs'
 import { MaterializedView, encodeRow, type StoredView } from './storage/materialized.js'
 import type { MaterializedRows } from './storage/types.js'
@@ -169,23 +169,12 @@ export class Replica {
     this.doc.destroy()
   }
 
-  /**
-   * Marks the keys of entries this transaction added. Found from the state vectors, like the
-   * register does: YEvent.changes would be simpler but is quadratic in the number of inserted
-   * items (measured: 7 s for one transaction of 30,000 sets).
-   */
+  /** Marks the keys of entries this transaction added (deleted ones too: their keys changed). */
   private markAdded(transaction: Y.Transaction, array: Y.Array<Uint8Array>): void {
-    transaction.afterState.forEach((afterClock, client) => {
-      const beforeClock = transaction.beforeState.get(client) ?? 0
-      if (afterClock <= beforeClock) return
-      const structs = this.doc.store.clients.get(client)
-      if (structs === undefined) return
-      for (let index = Y.findIndexSS(structs, beforeClock); index < structs.length; index++) {
-        const struct = structs[index]
-        if (!(struct instanceof Y.Item) || struct.parent !== array || !(struct.content instanceof Y.ContentBinary)) continue
-        const entry = decodeEntry(struct.content.content, struct.id.client)
-        if (entry !== undefined) this.dirty.add(entry.key)
-      }
+    forEachAddedItem(transaction, array, (item) => {
+      if (!(item.content instanceof Y.ContentBinary)) return
+      const entry = decodeEntry(item.content.content, item.id.client)
+      if (entry !== undefined) this.dirty.add(entry.key)
     })
   }
 

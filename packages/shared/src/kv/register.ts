@@ -6,6 +6,7 @@ import { KV_ARRAY_NAME, compareEntries, decodeEntry, encodeEntry, type KvEntry }
 import { assertKey } from './key.js'
 import { ExpiryTracker } from './expiry.js'
 import { appendToArray } from './append.js'
+import { forEachAddedItem } from './added-items.js'
 
 /** Where a change came from: this replica, another replica, or the passing of its TTL. */
 export type KvChangeOrigin = 'local' | 'remote' | 'expired'
@@ -301,16 +302,8 @@ export class KvRegister {
   /** Items of the kv array that this transaction created and that are still live. */
   private addedItems(transaction: Y.Transaction): Y.Item[] {
     const added: Y.Item[] = []
-    transaction.afterState.forEach((afterClock, client) => {
-      const beforeClock = transaction.beforeState.get(client) ?? 0
-      if (afterClock <= beforeClock) return
-      const structs = this.doc.store.clients.get(client)
-      if (structs === undefined) return
-      for (let index = Y.findIndexSS(structs, beforeClock); index < structs.length; index++) {
-        const struct = structs[index]
-        // parentSub !== null: a map-style item some other client put under the same root name.
-        if (struct instanceof Y.Item && struct.parent === this.array && struct.parentSub === null && !struct.deleted) added.push(struct)
-      }
+    forEachAddedItem(transaction, this.array, (item) => {
+      if (!item.deleted) added.push(item)
     })
     return added
   }
