@@ -6,10 +6,9 @@
 //    / (first send → last write confirmed), updates/s; latency per write = send → confirmed.
 //  - paced: each writer writes at 100/s (5,000/s together) for a fixed count; latency p50/p99.
 // "Confirmed" differs by system, and that is the point of the caveat:
-//  - kvsync (PROVISIONAL): kvsync has no durable-ack message yet (issue 5). Measured instead: the
-//    moment the server's SQLite transaction holding the update returned (synchronous=FULL, WAL,
-//    group commit), recorded inside the server process by a probe wrapped around its storage.
-//    No ack travels back to the client, so this is a lower bound of a real ack's latency.
+//  - kvsync: the durable acknowledgement (protocol extension 102) arriving back at the writer: the
+//    server sends it once the SQLite transaction holding the update has committed
+//    (synchronous=FULL, WAL, group commit). Latency = send → ack received by the writer.
 //  - every system, kvsync too: the in-memory echo, i.e. the server's broadcast of the update
 //    arriving back at its writer. The anchors persist nothing durably; this is reported only for
 //    reference.
@@ -62,12 +61,11 @@ export async function run(ctx) {
       for (const topology of ['50 stores', '1 store']) {
         for (const { system, clients } of systems) {
           await ctx.attempt(`${system} ${topology}`, async () => {
-            const server = await startSystem(system, { probe: system === 'kvsync' })
+            const server = await startSystem(system)
             try {
               const stores = Array.from({ length: writersTotal }, (_, i) => (topology === '1 store' ? `bench/s2-${rep}` : `bench/s2-${rep}-${i}`))
               const half = writersTotal / procs.length
               await Promise.all(procs.map((p, i) => p.call('openWriters', { kind: clients, url: server.url, stores: stores.slice(i * half, (i + 1) * half), firstIndex: i * half + 1 })))
-              if (system === 'kvsync') await server.call('durable') // drop what the handshake stored
               for (const mode of ['flood', 'paced']) {
                 const starts = await Promise.all(procs.map((p) => (mode === 'flood' ? p.call('flood', { n: floodPerWriter }) : p.call('paced', { n: pacedPerWriter, rate: 100 }))))
                 const t0 = Math.min(...starts)
@@ -79,13 +77,12 @@ export async function run(ctx) {
                 const echoMissing = results.reduce((s, r) => s + r.missing, 0)
                 if (echoMissing > 0) ctx.note(`${system} ${topology} ${mode}: ${echoMissing} of ${total} writes never echoed`)
                 if (system === 'kvsync') {
-                  await new Promise((r) => setTimeout(r, 100))
-                  const durable = await server.call('durable')
-                  const { latencies, last, missing } = durableLatencies(sends, durable)
-                  if (missing > 0) ctx.note(`kvsync ${topology} ${mode}: ${missing} of ${total} writes not found durable`)
-                  const base = { system, provisional: true, what: 'send → SQLite commit returned in the server (no ack exists yet; issue 5)' }
-                  if (mode === 'flood') ctx.record({ ...base, metric: `${topology}, ${label}: durable updates/s (provisional)`, baseMetric: `${topology}, ${label}: echo updates/s`, unit: 'updates/s', better: 'higher', value: latencies.length / ((last - t0) / 1000) })
-                  for (const p of [50, 99]) ctx.record({ ...base, metric: `${topology}, ${label}: durable p${p} latency (provisional)`, baseMetric: `${topology}, ${label}: echo p${p} latency`, unit: 'ms', better: 'lower', value: percentile(latencies, p) })
+                  const acks = results.flatMap((r) => r.acks)
+                  const { latencies, last, missing } = durableLatencies(sends, acks)
+                  if (missing > 0) ctx.note(`kvsync ${topology} ${mode}: ${missing} of ${total} writes never durably acknowledged`)
+                  const base = { system, what: 'send → durable acknowledgement (message 102) received by the writer' }
+                  if (mode === 'flood') ctx.record({ ...base, metric: `${topology}, ${label}: durable updates/s`, baseMetric: `${topology}, ${label}: echo updates/s`, unit: 'updates/s', better: 'higher', value: latencies.length / ((last - t0) / 1000) })
+                  for (const p of [50, 99]) ctx.record({ ...base, metric: `${topology}, ${label}: durable p${p} latency`, baseMetric: `${topology}, ${label}: echo p${p} latency`, unit: 'ms', better: 'lower', value: percentile(latencies, p) })
                 }
                 const lastEcho = Math.max(...results.map((r) => r.lastEcho))
                 if (mode === 'flood') ctx.record({ system, metric: `${topology}, ${label}: echo updates/s`, unit: 'updates/s', better: 'higher', value: echoes.length / ((lastEcho - t0) / 1000), what: 'in-memory echo: send → server broadcast back at the writer' })

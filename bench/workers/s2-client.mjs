@@ -2,6 +2,8 @@
 // namespace (one update message). The socket hooks note, per write, the send time and the
 // update's (client, end clock) — read from the frame the client sends — and the first time the
 // server's broadcast of that update came back to the writer (the in-memory echo).
+import { MessageType, readDurableAck } from '@kvsync/shared'
+import * as decoding from 'lib0/decoding'
 import WebSocket from 'ws'
 import { makeClient, updateEnd } from '../lib/clients.mjs'
 import { now } from '../lib/clock.mjs'
@@ -9,7 +11,27 @@ import { now } from '../lib/clock.mjs'
 let writers = []
 
 function makeWriter(index) {
-  return { index, pending: new Map(), sends: [], echoes: [], written: 0, echoed: 0, writing: false, client: undefined }
+  return { index, pending: new Map(), sends: [], echoes: [], acks: [], ackedTo: new Map(), kvsync: false, written: 0, echoed: 0, writing: false, client: undefined }
+}
+
+/**
+ * kvsync's durable acknowledgement (extension 102: client → clock, "every update of that client
+ * below the clock is durable on the server"), as the writer receives it: [client, clock, time].
+ */
+function noteAck(writer, data) {
+  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data)
+  const decoder = decoding.createDecoder(bytes)
+  if (decoding.readVarUint(decoder) !== MessageType.durableAck) return
+  const t = now()
+  for (const [client, clock] of readDurableAck(decoder)) {
+    writer.acks.push([client, clock, t])
+    writer.ackedTo.set(client, Math.max(writer.ackedTo.get(client) ?? 0, clock))
+  }
+}
+
+/** Whether every write this writer sent is covered by a durable ack (kvsync only). */
+function allAcked(writer) {
+  return writer.sends.every(([client, clock]) => (writer.ackedTo.get(client) ?? 0) >= clock)
 }
 
 /** Records the echo of every pending own write with an end clock ≤ `to[client]`. */
@@ -59,6 +81,10 @@ export async function openWriters({ kind, url, stores, firstIndex }) {
           url,
           store,
           afterMessage: (data) => {
+            if (kind === 'kvsync') {
+              writer.kvsync = true
+              safeParse((bytes) => noteAck(writer, bytes), data)
+            }
             const to = safeParse(parse, data)
             if (to !== undefined && to.size > 0) noteEcho(writer, to)
           },
@@ -132,19 +158,24 @@ export async function paced({ n, rate }) {
   return t0
 }
 
-/** Waits (bounded) until every write came back; returns sends, echo latencies and the last echo. */
+/**
+ * Waits (bounded) until every write came back (and, for kvsync, was durably acknowledged: acks
+ * follow the echo once the server's commit is done); returns sends, echo latencies, acks and the
+ * last echo.
+ */
 export async function collect({ timeoutMs }) {
   const deadline = now() + timeoutMs
-  while (writers.some((w) => w.echoed < w.written)) {
+  while (writers.some((w) => w.echoed < w.written || (w.kvsync && !allAcked(w)))) {
     if (now() > deadline) break
     await new Promise((r) => setTimeout(r, 5))
   }
   const missing = writers.reduce((sum, w) => sum + (w.written - w.echoed), 0)
   const lastEcho = Math.max(...writers.map((w) => w.lastEcho ?? -Infinity))
-  const out = { sends: writers.flatMap((w) => w.sends), echoes: writers.flatMap((w) => w.echoes), missing, lastEcho }
+  const out = { sends: writers.flatMap((w) => w.sends), echoes: writers.flatMap((w) => w.echoes), acks: writers.flatMap((w) => w.acks), missing, lastEcho }
   for (const w of writers) {
     w.sends = []
     w.echoes = []
+    w.acks = []
     w.pending.clear()
     w.written = w.echoed = 0
     w.lastEcho = undefined
