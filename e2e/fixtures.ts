@@ -1,12 +1,9 @@
 // Playwright fixtures: a fresh kvsync-server process per test (own port, own data directory)
 // and a helper that opens the harness page in a new browser context (own IndexedDB).
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { test as base, expect, type BrowserContext } from '@playwright/test'
 import { harnessDist } from './harness/build.mjs'
 import { HarnessPage } from './harness-page.js'
-import { KvsyncServer } from './server.js'
+import { type KvsyncServer, useServer } from './server.js'
 
 export interface Client {
   context: BrowserContext
@@ -22,18 +19,7 @@ interface Fixtures {
 
 export const test = base.extend<Fixtures>({
   server: async ({}, use, testInfo) => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'kvsync-e2e-'))
-    const server = new KvsyncServer({ dataDir, staticDir: harnessDist })
-    try {
-      await server.start()
-      await use(server)
-    } finally {
-      await server.dispose()
-      if (testInfo.status !== testInfo.expectedStatus) {
-        await testInfo.attach('kvsync-server.log', { body: server.log.join('\n'), contentType: 'text/plain' })
-      }
-      await rm(dataDir, { recursive: true, force: true })
-    }
+    await useServer(harnessDist, testInfo, use)
   },
 
   newClient: async ({ browser, server }, use, testInfo) => {

@@ -1,9 +1,12 @@
 // A real kvsync-server process for e2e tests: spawned from the CLI exactly as users run it,
 // stopped with SIGTERM, restartable on the same port and data directory.
 import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import type { TestInfo } from '@playwright/test'
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
 const serverBin = join(repoRoot, 'packages', 'sync-server', 'bin', 'kvsync-server.js')
@@ -151,5 +154,25 @@ export class KvsyncServer {
       await this.#forceStop()
       return undefined
     })
+  }
+}
+
+/**
+ * Runs a fixture body with a fresh server serving `staticDir` from a new temporary data
+ * directory; stops it and removes the directory afterwards, attaching its log when the test
+ * failed. Shared by the Playwright fixtures.
+ */
+export async function useServer(staticDir: string, testInfo: TestInfo, use: (server: KvsyncServer) => Promise<void>): Promise<void> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'kvsync-e2e-'))
+  const server = new KvsyncServer({ dataDir, staticDir })
+  try {
+    await server.start()
+    await use(server)
+  } finally {
+    await server.dispose()
+    if (testInfo.status !== testInfo.expectedStatus) {
+      await testInfo.attach('kvsync-server.log', { body: server.log.join('\n'), contentType: 'text/plain' })
+    }
+    await rm(dataDir, { recursive: true, force: true })
   }
 }

@@ -2,11 +2,9 @@
 // Vite, serve its dist/ from a real kvsync-server process (`--static`), open it in fresh browser
 // contexts, and keep screenshots as test artifacts.
 import { spawnSync } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test as base, expect, type BrowserContext, type Page, type TestInfo } from '@playwright/test'
-import { KvsyncServer, repoRoot } from '../server.js'
+import { type KvsyncServer, repoRoot, useServer } from '../server.js'
 
 /** Builds `examples/<name>` (vite build) and returns its dist folder. */
 export function buildExample(name: string): string {
@@ -37,18 +35,7 @@ export const test = base.extend<AppFixtures>({
 
   server: async ({ appDist }, use, testInfo) => {
     if (!appDist) throw new Error('set test.use({ appDist }) to the app build to serve')
-    const dataDir = await mkdtemp(join(tmpdir(), 'kvsync-e2e-app-'))
-    const server = new KvsyncServer({ dataDir, staticDir: appDist })
-    try {
-      await server.start()
-      await use(server)
-    } finally {
-      await server.dispose()
-      if (testInfo.status !== testInfo.expectedStatus) {
-        await testInfo.attach('kvsync-server.log', { body: server.log.join('\n'), contentType: 'text/plain' })
-      }
-      await rm(dataDir, { recursive: true, force: true })
-    }
+    await useServer(appDist, testInfo, use)
   },
 
   openApp: async ({ browser, server }, use, testInfo) => {
