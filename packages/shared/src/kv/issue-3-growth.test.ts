@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { KvRegister } from './register.js'
+import { seededRandom } from '../testing/random.js'
 
 const KEYS = 1_000
 const ROUNDS = 100
@@ -22,15 +23,9 @@ function size(doc: Y.Doc): number {
   return Y.encodeStateAsUpdate(doc).length
 }
 
-/** Deterministic shuffle (mulberry32-driven Fisher–Yates). */
+/** Deterministic shuffle (seeded Fisher–Yates). */
 function shuffled<T>(items: T[], seed: number): T[] {
-  let state = seed >>> 0
-  const random = () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = Math.imul(state ^ (state >>> 15), state | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const random = seededRandom(seed)
   const result = items.slice()
   for (let i = result.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1))
