@@ -86,13 +86,13 @@ export class RawClient {
     return this.doc.getMap('kv')
   }
 
-  /** Whether a sync step 2 arrived (the store was loaded and answered). */
   /** Whether the acks received so far cover every struct this client wrote. */
   get allAcked(): boolean {
     const own = Y.getState(this.doc.store, this.doc.clientID)
     return this.acks.some((ack) => (ack.get(this.doc.clientID) ?? 0) >= own)
   }
 
+  /** Whether a sync step 2 arrived (the store was loaded and answered). */
   get synced(): boolean {
     return this.received.some((message) => message.type === MessageType.sync && message.syncType === syncProtocol.messageYjsSyncStep2)
   }

@@ -64,21 +64,24 @@ describe('limits', () => {
     const writer = client(`${url}/slow`)
     await vi.waitFor(() => expect(slow.synced && writer.synced).toBe(true))
     // Stop reading: the server's writes back up in the kernel, then in ws' buffer.
-    const tcp = (slow.socket as unknown as { _socket: { pause(): void } })._socket
+    const tcp = (slow.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket
     tcp.pause()
-    const source = new Y.Doc()
-    let sent = 0
+    cleanups.push(() => tcp.resume())
     const closedCode = (async () => (await slow.closed).code)()
     let done = false
     void closedCode.then(() => (done = true))
+    // The writer reads like a healthy client: it takes its own echo (the server broadcasts to
+    // every peer, the sender included) before it writes again, so only `slow` falls behind.
+    const source = new Y.Doc()
+    let sent = 0
     while (!done && sent < 400) {
       const before = Y.encodeStateVector(source)
       source.getMap('kv').set(`k${sent % 10}`, 'y'.repeat(64 * 1024))
-      const frame = updateFrame(Y.encodeStateAsUpdate(source, before))
-      await new Promise<void>((resolve, reject) => writer.socket.send(frame, (error) => (error ? reject(error) : resolve())))
+      writer.send(updateFrame(Y.encodeStateAsUpdate(source, before)))
+      await Promise.race([echoOf(writer, source), writer.closed.then((close) => expect.fail(`the writer was closed: ${close.code}`))])
       sent++
     }
-    ;(slow.socket as unknown as { _socket: { resume(): void } })._socket.resume()
+    tcp.resume()
     expect(await closedCode).toBe(CloseCodes.slowConsumer.code)
     expect(writer.socket.readyState).toBe(writer.socket.OPEN)
   })
@@ -144,6 +147,20 @@ describe('store names and the data directory', () => {
     expect(dirname(data)).toBe(parent.value)
   })
 })
+
+/** Resolves once `reader` holds everything `source` wrote. */
+function echoOf(reader: { doc: Y.Doc }, source: Y.Doc): Promise<void> {
+  const target = Y.getState(source.store, source.clientID)
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (Y.getState(reader.doc.store, source.clientID) < target) return
+      reader.doc.off('update', check)
+      resolve()
+    }
+    reader.doc.on('update', check)
+    check()
+  })
+}
 
 /** Upgrades with the request target sent verbatim and returns the close code the server sends. */
 function rawUpgradeCloseCode(port: number, path: string): Promise<number> {
