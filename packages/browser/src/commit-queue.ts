@@ -42,6 +42,11 @@ export interface CommitQueueOptions {
   allRows?: () => MaterializedRows
   /** Merges stored updates another tab committed into the document (see CompactPlan.absorb). */
   absorb?: (updates: Uint8Array[]) => void
+  /**
+   * Called first when a commit starts, to hand the document writes still held back (the
+   * store's pending writes of this task); updates it causes join this commit.
+   */
+  beforeCommit?: () => void
   /** Compact once this many updates are stored. Default 200. */
   compactAfter?: number
   /** Compact once this many materialized rows were written one by one (see LocalPersistence.rowCount). Default 1000. */
@@ -129,6 +134,11 @@ export class CommitQueue {
   }
 
   private commit(batch: Batch): void {
+    try {
+      this.options.beforeCommit?.()
+    } catch (error) {
+      this.options.onError(asKvsyncError(error, 'applying pending writes failed'))
+    }
     if (this.current === batch) this.current = undefined
     const { persistence } = this.options
     // Taken now, in the same synchronous step that fixed the batch's updates.

@@ -1,80 +1,63 @@
-import { DEFAULT_MAX_VALUE_BYTES, assertKey, decodeValue, encodeValue, resolveExpiresAt, type KvRegister, type KvSetOptions, type KvValue } from '@kvsync/shared'
+import { decodeValue, type KvRegister, type KvValue } from '@kvsync/shared'
 
-/** One write made before the document was loaded. */
-interface PendingOp {
+/** One validated write not yet applied to the document. */
+export interface PendingOp {
   readonly key: string
-  /** A private copy (encoded and decoded), so later mutation by the caller cannot change it. */
-  readonly value: KvValue | undefined
-  readonly tombstone: boolean
+  /** The value's `encodeValue` bytes (a private copy); `undefined` for a delete. */
+  readonly value: Uint8Array | undefined
   readonly expiresAt: number | undefined
 }
 
+/** What reads see for a key with a pending write. */
+export interface PendingRead {
+  readonly present: boolean
+  readonly value: KvValue | undefined
+}
+
 /**
- * Writes made after `openStore` resolved from the materialized view but before the stored
- * document arrived (a few tens of ms for a big store). They are validated at once (same errors
- * as a normal write), visible to reads at once (an overlay over the view), and applied through
- * the register — one Yjs transaction per `set`/`delete`/`transact`, in order — as soon as the
- * document is loaded; their HLC is taken then, after the clock has seen every stored entry, so
- * they win over what the reader saw. Their promises resolve with that commit.
+ * Writes made through the store's API that the document has not received yet, as an overlay
+ * that reads consult first. Two cases put writes here:
+ *
+ * - every write, until the end of its task: all `set`/`delete` calls of one task are applied to
+ *   the document together, in one Yjs transaction (one update, one commit, one message), instead
+ *   of one transaction each (see docs/architecture.md, "Writes of one task");
+ * - writes made after `openStore` resolved from the materialized view but before the stored
+ *   document arrived (a few tens of ms for a big store): they wait for it.
+ *
+ * Writes are validated and encoded when they are made (the same errors as ever, at the call),
+ * and applied in order; their HLC is taken when applied, after the clock has seen every stored
+ * entry, so they win over what the reader saw.
  */
 export class PendingWrites {
-  private readonly groups: PendingOp[][] = []
-  private open: PendingOp[] | undefined
+  private ops: PendingOp[] = []
   private readonly latest = new Map<string, PendingOp>()
-  private readonly settle: Array<{ resolve: (done: Promise<void>) => void; reject: (error: unknown) => void }> = []
-  private readonly done: Promise<void>
+  private waiting: { done: Promise<void>; resolve: (commit: Promise<void>) => void; reject: (error: unknown) => void } | undefined
 
-  constructor(
-    private readonly now: () => number,
-    private readonly maxValueBytes = DEFAULT_MAX_VALUE_BYTES,
-  ) {
-    this.done = new Promise<void>((resolve, reject) => {
-      this.settle.push({ resolve: (commit) => resolve(commit), reject })
-    })
-    // Writers that do not await must not cause unhandled rejections; errors reach onError too.
-    this.done.catch(() => {})
-  }
+  constructor(private readonly now: () => number) {}
 
+  /** How many writes are waiting. */
   get size(): number {
-    return this.latest.size
+    return this.ops.length
   }
 
-  set(key: string, value: KvValue, options?: KvSetOptions): Promise<void> {
-    assertKey(key)
-    const copy = decodeValue(encodeValue(value, this.maxValueBytes))
-    this.push({ key, value: copy, tombstone: false, expiresAt: resolveExpiresAt(options, this.now()) })
-    return this.done
-  }
-
-  delete(key: string): Promise<void> {
-    assertKey(key)
-    this.push({ key, value: undefined, tombstone: true, expiresAt: undefined })
-    return this.done
-  }
-
-  /** Runs `fn` so that the writes it makes are applied as one transaction. */
-  transact(fn: () => void): Promise<void> {
-    if (this.open !== undefined) {
-      fn()
-      return this.done
-    }
-    const group: PendingOp[] = []
-    this.open = group
-    try {
-      fn()
-    } finally {
-      this.open = undefined
-      if (group.length > 0) this.groups.push(group)
-    }
-    return this.done
+  push(op: PendingOp): void {
+    this.ops.push(op)
+    this.latest.set(op.key, op)
   }
 
   /** What reads see for `key`: `undefined` when no pending write touches it. */
-  read(key: string): { present: boolean; value: KvValue | undefined } | undefined {
+  read(key: string): PendingRead | undefined {
     const op = this.latest.get(key)
     if (op === undefined) return undefined
-    const present = !op.tombstone && (op.expiresAt === undefined || op.expiresAt > this.now())
-    return { present, value: present ? op.value : undefined }
+    const present = op.value !== undefined && (op.expiresAt === undefined || op.expiresAt > this.now())
+    return { present, value: present ? decodeValue(op.value!) : undefined }
+  }
+
+  /** Whether `key` has a pending write that leaves it present (`undefined`: no pending write). */
+  has(key: string): boolean | undefined {
+    const op = this.latest.get(key)
+    if (op === undefined) return undefined
+    return op.value !== undefined && (op.expiresAt === undefined || op.expiresAt > this.now())
   }
 
   /** `keys` (sorted, starting with `prefix`) as the pending writes change them, sorted. */
@@ -82,35 +65,56 @@ export class PendingWrites {
     const merged = new Set(keys)
     for (const key of this.latest.keys()) {
       if (!key.startsWith(prefix)) continue
-      if (this.read(key)!.present) merged.add(key)
+      if (this.has(key)!) merged.add(key)
       else merged.delete(key)
     }
     return [...merged].sort()
   }
 
-  /** Applies every pending write through `register`; `commit` gives the promise of their commit. */
-  apply(register: KvRegister, commit: () => Promise<void>): void {
-    for (const group of this.groups.splice(0)) {
-      register.transact(() => {
-        for (const op of group) {
-          if (op.tombstone) register.delete(op.key)
-          else register.set(op.key, op.value, op.expiresAt === undefined ? undefined : { expiresAt: op.expiresAt })
-        }
-      })
-    }
+  /**
+   * Applies every pending write through `register` in one silent transaction (their events
+   * were delivered when they were made) and forgets them.
+   */
+  apply(register: KvRegister): void {
+    if (this.ops.length === 0) return
+    const ops = this.ops
+    this.ops = []
     this.latest.clear()
-    const committed = commit()
-    for (const waiter of this.settle.splice(0)) waiter.resolve(committed)
+    register.transact(
+      () => {
+        for (const op of ops) register.writeEncoded(op.key, op.value, op.expiresAt)
+      },
+      { silent: true },
+    )
   }
 
-  /** The document could not be loaded: the writes cannot be applied. */
+  /** A promise for writes waiting for the document, settled by {@link settle} or {@link fail}. */
+  whenApplied(): Promise<void> {
+    if (this.waiting === undefined) {
+      let resolve!: (commit: Promise<void>) => void
+      let reject!: (error: unknown) => void
+      const done = new Promise<void>((res, rej) => {
+        resolve = (commit) => res(commit)
+        reject = rej
+      })
+      // Writers that do not await must not cause unhandled rejections; errors reach onError too.
+      done.catch(() => {})
+      this.waiting = { done, resolve, reject }
+    }
+    return this.waiting.done
+  }
+
+  /** The waiting writes were applied; their promise follows `commit`. */
+  settle(commit: Promise<void>): void {
+    this.waiting?.resolve(commit)
+    this.waiting = undefined
+  }
+
+  /** The document could not be loaded: the writes cannot be applied; forget them. */
   fail(error: unknown): void {
-    for (const waiter of this.settle.splice(0)) waiter.reject(error)
-  }
-
-  private push(op: PendingOp): void {
-    if (this.open !== undefined) this.open.push(op)
-    else this.groups.push([op])
-    this.latest.set(op.key, op)
+    this.ops = []
+    this.latest.clear()
+    this.waiting?.reject(error)
+    this.waiting = undefined
   }
 }

@@ -1,7 +1,7 @@
-import { KvOrigins, KvsyncError, type KvRegister, type KvSetOptions, type KvValue } from '@kvsync/shared'
+import { DEFAULT_MAX_VALUE_BYTES, KvOrigins, KvsyncError, assertKey, encodeValue, resolveExpiresAt, type KvChange, type KvRegister, type KvSetOptions, type KvValue } from '@kvsync/shared'
 import * as Y from 'yjs'
 import { CommitQueue } from './commit-queue.js'
-import { PendingWrites } from './pending-writes.js'
+import { PendingWrites, type PendingOp } from './pending-writes.js'
 import { Origins, Replica, mustSave } from './replica.js'
 import type { LocalPersistence } from './storage/types.js'
 import { Subscriptions, type StoreEvent, type SubscriptionTarget } from './subscriptions.js'
@@ -63,11 +63,14 @@ export class Store {
   private sweepTimer: ReturnType<typeof setInterval> | undefined
   private loadTimer: ReturnType<typeof setTimeout> | undefined
   private loading: Promise<void> | undefined
-  /** Writes made before the document could be loaded (big stores, right after open). */
-  private pending: PendingWrites | undefined
+  /** Writes not yet applied to the document: those of the current task, or made before it could load. */
+  private readonly pending: PendingWrites
+  /** Inside `transact(fn)`: how deep, and each written key's value before the batch (for its events). */
+  private batchDepth = 0
+  private batchBefore: Map<string, KvValue | undefined> | undefined
   private loadFailed = false
   private readonly now: () => number
-  private readonly maxValueBytes: number | undefined
+  private readonly maxValueBytes: number
   private closed = false
 
   /** @internal Use `openStore`. */
@@ -79,7 +82,8 @@ export class Store {
     this.sweepIntervalMs = parts.sweepIntervalMs ?? SWEEP_INTERVAL_MS
     this.tombstoneRetentionMs = parts.tombstoneRetentionMs ?? TOMBSTONE_RETENTION_MS
     this.now = parts.now ?? Date.now
-    this.maxValueBytes = parts.maxValueBytes
+    this.maxValueBytes = parts.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES
+    this.pending = new PendingWrites(this.now)
     this.replica = new Replica({
       name: parts.name,
       now: parts.now,
@@ -109,6 +113,7 @@ export class Store {
       allRows: this.persistence.materializes ? () => this.replica.allRows() : undefined,
       absorb: (updates) => updates.forEach((update) => this.replica.apply(update, Origins.absorbed)),
       compactAfter: parts.compactAfter,
+      beforeCommit: () => this.applyPending(),
       onError: (error) => this.reportError(error),
       onCommitted: (updates, records) => this.hub.committed(updates, records, true),
       onFailed: (updates) => this.hub.committed(updates, [], false),
@@ -128,14 +133,15 @@ export class Store {
     const viewBytes = materialized === undefined ? 0 : (materialized.packed?.byteLength ?? 0) + materialized.rows.size * 64
     this.replica.onLoaded(() => {
       // Writes made meanwhile go first, in order, before anything else touches the document.
-      this.pending?.apply(this.replica.writer(), () => this.committed())
-      this.pending = undefined
+      if (this.pending.size > 0) {
+        this.pending.apply(this.replica.writer())
+        this.pending.settle(this.committed())
+      }
       this.hub.start()
       this.startLocalSweeps()
     })
     if (materialized !== undefined && viewBytes > this.backgroundLoadBytes) {
       // Big store: answer reads from the view now; decode once the log has arrived.
-      this.pending = new PendingWrites(this.now, this.maxValueBytes)
       this.replica.initFromView(materialized, updates)
       void this.replica.arrived().then(() => {
         if (!this.closed) this.loadTimer = setTimeout(() => void this.whenLoaded().catch(() => {}), 0)
@@ -195,8 +201,7 @@ export class Store {
       if (!this.loadFailed) {
         this.loadFailed = true
         // Writes made meanwhile cannot be applied: reject them and stop showing them.
-        this.pending?.fail(failure)
-        this.pending = undefined
+        this.pending.fail(failure)
         this.reportError(failure)
       }
       throw failure
@@ -206,7 +211,7 @@ export class Store {
   /** The value of `key`, or `undefined` when it has none (never set, deleted or expired). */
   get<T extends KvValue = KvValue>(key: string): T | undefined {
     this.assertOpen()
-    const pending = this.pending?.read(key)
+    const pending = this.pending.read(key)
     if (pending !== undefined) return pending.value as T | undefined
     return this.replica.get<T>(key)
   }
@@ -214,27 +219,30 @@ export class Store {
   /** Whether `key` has a value. */
   has(key: string): boolean {
     this.assertOpen()
-    return this.pending?.read(key)?.present ?? this.replica.reader.has(key)
+    return this.pending.has(key) ?? this.replica.reader.has(key)
   }
 
   /** Keys with a value, sorted; only those starting with `prefix` when given. */
   keys(query: PrefixQuery = {}): string[] {
     this.assertOpen()
+    this.applyPending()
     const keys = this.replica.reader.keys(query.prefix)
-    return this.pending === undefined || this.pending.size === 0 ? keys : this.pending.overlayKeys(keys, query.prefix ?? '')
+    return this.pending.size === 0 ? keys : this.pending.overlayKeys(keys, query.prefix ?? '')
   }
 
   /** `[key, value]` pairs, sorted by key; only keys starting with `prefix` when given. */
   entries<T extends KvValue = KvValue>(query: PrefixQuery = {}): Array<[string, T]> {
     this.assertOpen()
-    if (this.pending === undefined || this.pending.size === 0) return this.replica.reader.entries(query.prefix) as Array<[string, T]>
+    this.applyPending()
+    if (this.pending.size === 0) return this.replica.reader.entries(query.prefix) as Array<[string, T]>
     return this.keys(query).map((key) => [key, this.get<T>(key)!])
   }
 
   /** Number of keys with a value. */
   get size(): number {
     this.assertOpen()
-    if (this.pending === undefined || this.pending.size === 0) return this.replica.reader.size
+    this.applyPending()
+    if (this.pending.size === 0) return this.replica.reader.size
     return this.keys().length
   }
 
@@ -248,33 +256,45 @@ export class Store {
    */
   set(key: string, value: KvValue, options?: KvSetOptions): Promise<void> {
     this.assertOpen()
-    if (this.deferWrites()) return this.pending!.set(key, value, options)
-    this.writer().set(key, value, options)
-    return this.committed()
+    assertKey(key)
+    const bytes = encodeValue(value, this.maxValueBytes)
+    return this.write({ key, value: bytes, expiresAt: resolveExpiresAt(options, this.now()) })
   }
 
   /** Deletes `key`. Resolves when the delete is durable locally. */
   delete(key: string): Promise<void> {
     this.assertOpen()
-    if (this.deferWrites()) return this.pending!.delete(key)
-    this.writer().delete(key)
-    return this.committed()
+    assertKey(key)
+    return this.write({ key, value: undefined, expiresAt: undefined })
   }
 
   /**
    * Runs `fn` (synchronous) as one batch: its writes become one update, one local commit and
-   * one message to the server. If `fn` throws, writes it made before throwing are kept.
+   * one message to the server, and subscribers get one event per key changed, after `fn`. If
+   * `fn` throws, writes it made before throwing are kept.
    */
   transact(fn: () => void): Promise<void> {
     this.assertOpen()
-    if (this.deferWrites()) return this.pending!.transact(fn)
-    this.writer().transact(fn)
-    return this.committed()
+    const committed = this.writeTarget()
+    if (this.batchDepth++ === 0) this.batchBefore = new Map()
+    try {
+      fn()
+    } finally {
+      if (--this.batchDepth === 0) {
+        const before = this.batchBefore!
+        this.batchBefore = undefined
+        if (!this.closed) this.announceBatch(before)
+      }
+    }
+    return committed
   }
 
   /** Resolves when every write made so far is durable locally (or has failed). */
-  flush(): Promise<void> {
-    return this.commits.flush()
+  async flush(): Promise<void> {
+    // Writes waiting for a big store's document are applied once it has arrived.
+    if (this.pending.size > 0 && !this.closed) await this.whenLoaded().catch(() => {})
+    this.applyPending()
+    await this.commits.flush()
   }
 
   /**
@@ -353,7 +373,8 @@ export class Store {
     if (!this.hasServer) return Promise.reject(new KvsyncError('INVALID_OPTION', `store "${this.name}" has no server url`))
     if (this.closed) return Promise.reject(new KvsyncError('STORE_CLOSED', `store "${this.name}" is closed`))
     // Writes made before the document arrived get their Yjs clock once applied.
-    if (this.pending !== undefined && this.pending.size > 0) return this.whenLoaded().then(() => this.acks.wait())
+    this.applyPending()
+    if (this.pending.size > 0) return this.whenLoaded().then(() => this.acks.wait())
     return this.acks.wait()
   }
 
@@ -362,6 +383,7 @@ export class Store {
    * durable (0 when all are saved on the server). See {@link onUnsavedChange}.
    */
   get unsavedWrites(): number {
+    if (!this.closed) this.applyPending()
     return this.acks.unsaved
   }
 
@@ -376,6 +398,16 @@ export class Store {
     this.closed = true
     if (this.loadTimer !== undefined) clearTimeout(this.loadTimer)
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer)
+    if (this.pending.size > 0) {
+      // Writes waiting for a big store's document: apply them once it is in (or they fail).
+      await this.replica.arrived()
+      try {
+        this.writer()
+      } catch {
+        // Reported, and their promises rejected, by writer().
+      }
+    }
+    this.applyPending()
     // Commit before leaving the tabs: each commit's broadcast is how the other tabs (and through
     // the leader, the server) get the writes made just before close().
     await this.commits.flush()
@@ -413,9 +445,56 @@ export class Store {
     return () => this.closeListeners.delete(listener)
   }
 
-  /** Whether writes must wait for the document: its stored updates have not arrived yet. */
-  private deferWrites(): boolean {
-    return this.pending !== undefined && !this.replica.canLoad
+  /**
+   * Queues a validated write: reads see it at once, subscribers hear of it at once (or at the
+   * end of the enclosing `transact`), and the document gets it with every other write of this
+   * task, in one transaction (see {@link applyPending}).
+   */
+  private write(op: PendingOp): Promise<void> {
+    const committed = this.writeTarget()
+    const announce = this.subscriptions.size > 0
+    const before = announce && (this.batchBefore === undefined || !this.batchBefore.has(op.key)) ? this.get(op.key) : undefined
+    this.pending.push(op)
+    if (!announce) return committed
+    if (this.batchBefore !== undefined) {
+      if (!this.batchBefore.has(op.key)) this.batchBefore.set(op.key, before)
+      return committed
+    }
+    this.announceBatch(new Map([[op.key, before]]))
+    return committed
+  }
+
+  /**
+   * The promise of the commit that will hold a write made now: this task's commit, or — while
+   * a big store's document has not arrived — the commit made once it has. Loads the document
+   * first if it has arrived (throws `CORRUPT_DATA` if it cannot be decoded).
+   */
+  private writeTarget(): Promise<void> {
+    if (!this.replica.loaded && !this.replica.canLoad) return this.pending.whenApplied()
+    this.writer()
+    return this.commits.touch()
+  }
+
+  /** Events for keys written by this task's batch: value before → value now, as the register words them. */
+  private announceBatch(before: Map<string, KvValue | undefined>): void {
+    if (this.subscriptions.size === 0) return
+    const changes: KvChange[] = []
+    for (const [key, oldValue] of before) {
+      const value = this.get(key)
+      if (oldValue === undefined && value === undefined) continue
+      changes.push({ key, value, oldValue, origin: 'local' })
+    }
+    if (changes.length > 0) this.subscriptions.dispatch(changes)
+  }
+
+  /**
+   * Gives the document the pending writes, in one silent transaction (their events went out
+   * when they were made). Runs before each commit, and before any read that needs the
+   * document; does nothing while a big store's document has not arrived.
+   */
+  private applyPending(): void {
+    if (this.pending.size === 0 || !this.replica.loaded) return
+    this.pending.apply(this.replica.writer())
   }
 
   private committed(): Promise<void> {

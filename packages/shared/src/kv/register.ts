@@ -61,6 +61,9 @@ export const KvOrigins = {
   sweep: Symbol('kvsync.sweep'),
 } as const
 
+/** Marks a transaction whose changes are not announced (see {@link KvRegister.transact}). */
+const SILENT = Symbol('kvsync.silent')
+
 function visible(entry: KvEntry | undefined, now: number): entry is KvEntry {
   return entry !== undefined && !entry.tombstone && (entry.expiresAt === undefined || entry.expiresAt > now)
 }
@@ -183,10 +186,29 @@ export class KvRegister {
     this.write({ key, tombstone: true, value: undefined, expiresAt: undefined })
   }
 
-  /** Runs `fn` in one Yjs transaction: its writes become one update. */
-  transact<T>(fn: () => T): T {
+  /**
+   * Writes a value that the caller has already validated and encoded with `encodeValue` (within
+   * `maxValueBytes`), or a tombstone when `value` is `undefined`, with an absolute expiry from
+   * `resolveExpiresAt`. For callers that validate a write when it is made and apply it later
+   * (the browser store gathers the writes of one task into one transaction).
+   */
+  writeEncoded(key: string, value: Uint8Array | undefined, expiresAt: number | undefined): void {
     this.assertOpen()
-    return this.doc.transact(fn, KvOrigins.local)
+    this.write({ key, tombstone: value === undefined, value, expiresAt: value === undefined ? undefined : expiresAt })
+  }
+
+  /**
+   * Runs `fn` in one Yjs transaction: its writes become one update. With `silent`, the
+   * transaction's changes are not passed to `onChange` listeners (a caller that announced the
+   * writes itself when they were made); it must be the outermost transaction.
+   */
+  transact<T>(fn: () => T, options?: { silent?: boolean }): T {
+    this.assertOpen()
+    if (options?.silent !== true) return this.doc.transact(fn, KvOrigins.local)
+    return this.doc.transact((transaction) => {
+      transaction.meta.set(SILENT, true)
+      return fn()
+    }, KvOrigins.local)
   }
 
   /** Calls `listener` with the visible changes of each transaction. Returns an unsubscribe. */
@@ -281,7 +303,7 @@ export class KvRegister {
     const added = this.addedItems(transaction)
     const losers = this.admit(added, before)
     this.deleteLosers(losers)
-    if (before.size > 0) this.emit(before, transaction.origin === KvOrigins.local ? 'local' : 'remote')
+    if (before.size > 0 && transaction.meta.get(SILENT) !== true) this.emit(before, transaction.origin === KvOrigins.local ? 'local' : 'remote')
   }
 
   /** Removes index slots whose item this transaction deleted (a remote replica saw a winner). */
