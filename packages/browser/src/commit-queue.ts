@@ -37,7 +37,7 @@ export interface CommitQueueOptions {
    * Materialized rows of the keys changed since the last call (and forgets them). Called at
    * the moment a commit's updates are fixed, so rows and updates describe the same state.
    */
-  takeRows?: () => MaterializedRows
+  takeRows?: (limit: number) => MaterializedRows | undefined
   /** Rows of every key (rebuilding the view after a failed commit lost some). */
   allRows?: () => MaterializedRows
   /** Merges stored updates another tab committed into the document (see CompactPlan.absorb). */
@@ -141,11 +141,11 @@ export class CommitQueue {
     }
     if (this.current === batch) this.current = undefined
     const { persistence } = this.options
-    // Taken now, in the same synchronous step that fixed the batch's updates.
-    const rows = this.needsSnapshot ? undefined : this.options.takeRows?.()
-    // A bulk write (an import) touching many keys is cheaper as one snapshot with the packed
-    // view than as one IndexedDB request per row.
-    const bulk = rows !== undefined && rows.size > this.compactRowsAfter
+    // Taken now, in the same synchronous step that fixed the batch's updates. A bulk write (an
+    // import) touching more keys than compactRowsAfter is cheaper as one snapshot with the
+    // packed view than as one IndexedDB request per row: takeRows then encodes none.
+    const rows = this.needsSnapshot ? undefined : this.options.takeRows?.(this.compactRowsAfter)
+    const bulk = !this.needsSnapshot && this.options.takeRows !== undefined && rows === undefined
     const work = this.needsSnapshot || bulk ? this.recover() : persistence.append(batch.updates, rows)
     const tracked = work.then(
       async (records) => {

@@ -1,4 +1,4 @@
-import { KV_ARRAY_NAME, KvRegister, KvsyncError, decodeEntry, forEachAddedItem, type KvChange, type KvValue } from '@kvsync/shared'
+import { KV_ARRAY_NAME, KvRegister, KvsyncError, forEachAddedItem, type KvChange, type KvValue } from '@kvsync/shared'
 import * as Y from 'yjs'
 import { MaterializedView, encodeRow, type StoredView } from './storage/materialized.js'
 import type { MaterializedRows } from './storage/types.js'
@@ -128,10 +128,17 @@ export class Replica {
     return Y.encodeStateAsUpdateV2(this.doc)
   }
 
-  /** Rows of the keys changed since the last call; forgets them. */
-  takeRows(): MaterializedRows {
+  /**
+   * Rows of the keys changed since the last call; forgets them. `undefined` (and nothing
+   * encoded) when more than `limit` keys changed: the caller writes the whole view instead.
+   */
+  takeRows(limit = Infinity): MaterializedRows | undefined {
     const rows = new Map<string, Uint8Array>()
     if (this.register === undefined) return rows
+    if (this.dirty.size > limit) {
+      this.dirty.clear()
+      return undefined
+    }
     for (const key of this.dirty) {
       const entry = this.register.entry(key)
       if (entry !== undefined) rows.set(key, encodeRow(entry))
@@ -146,12 +153,7 @@ export class Replica {
     this.dirty.clear()
     const rows = new Map<string, Uint8Array>()
     // Keys with an entry are those of the register's index; visible or not, the row is kept.
-    for (const item of this.items()) {
-      const entry = decodeEntry(item.content instanceof Y.ContentBinary ? item.content.content : undefined, item.id.client)
-      if (entry === undefined || rows.has(entry.key)) continue
-      const winner = register.entry(entry.key)
-      if (winner !== undefined) rows.set(entry.key, encodeRow(winner))
-    }
+    for (const [key, entry] of register.winners()) rows.set(key, encodeRow(entry))
     return rows
   }
 
@@ -169,18 +171,17 @@ export class Replica {
     this.doc.destroy()
   }
 
-  /** Marks the keys of entries this transaction added (deleted ones too: their keys changed). */
-  private markAdded(transaction: Y.Transaction, array: Y.Array<Uint8Array>): void {
+  /**
+   * Marks the keys whose winner this transaction changed: those of the items it added that the
+   * register took as winners. (An added item that lost, or was superseded within the
+   * transaction, leaves its key's row as it was, or another added item marks it.) Registered
+   * after the register's own listener, so its index is up to date here.
+   */
+  private markAdded(transaction: Y.Transaction, array: Y.Array<Uint8Array>, register: KvRegister): void {
     forEachAddedItem(transaction, array, (item) => {
-      if (!(item.content instanceof Y.ContentBinary)) return
-      const entry = decodeEntry(item.content.content, item.id.client)
-      if (entry !== undefined) this.dirty.add(entry.key)
+      const key = register.keyOf(item)
+      if (key !== undefined) this.dirty.add(key)
     })
-  }
-
-  private *items(): Generator<Y.Item> {
-    const array = this.doc.getArray(KV_ARRAY_NAME)
-    for (let item = array._start; item !== null; item = item.right) if (!item.deleted) yield item
   }
 
   private decode(updates: Uint8Array[]): void {
@@ -201,7 +202,7 @@ export class Replica {
     const array = this.doc.getArray<Uint8Array>(KV_ARRAY_NAME)
     this.doc.on('afterTransaction', (transaction: Y.Transaction) => {
       // Updates other tabs committed carry their rows already (see storage/types.ts).
-      if (mustSave(transaction.origin)) this.markAdded(transaction, array)
+      if (mustSave(transaction.origin)) this.markAdded(transaction, array, register)
     })
     this.register = register
     this.view = undefined

@@ -109,7 +109,7 @@ export class Store {
     this.commits = new CommitQueue({
       persistence: this.persistence,
       snapshot: () => this.replica.snapshot(),
-      takeRows: this.persistence.materializes ? () => this.replica.takeRows() : undefined,
+      takeRows: this.persistence.materializes ? (limit) => this.replica.takeRows(limit) : undefined,
       allRows: this.persistence.materializes ? () => this.replica.allRows() : undefined,
       absorb: (updates) => updates.forEach((update) => this.replica.apply(update, Origins.absorbed)),
       compactAfter: parts.compactAfter,

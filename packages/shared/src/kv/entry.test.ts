@@ -45,6 +45,32 @@ describe('encodeEntry / decodeEntry', () => {
     )
   })
 
+  it('writes the same bytes as the lib0 encoder it replaced', () => {
+    // The reference: the entry wire table written with lib0 primitives (how encodeEntry was
+    // first written); stored entries must not change with the faster writer.
+    const reference = (original: KvEntry, writer: number): Uint8Array => {
+      const storeNode = original.hlc.node !== writer
+      const encoder = encoding.createEncoder()
+      encoding.writeUint8(encoder, ENTRY_FORMAT_VERSION)
+      encoding.writeUint8(encoder, (original.tombstone ? 1 : 0) | (original.expiresAt !== undefined ? 2 : 0) | (storeNode ? 4 : 0))
+      encoding.writeVarString(encoder, original.key)
+      encoding.writeVarUint(encoder, original.hlc.wallMs)
+      encoding.writeVarUint(encoder, original.hlc.counter)
+      if (storeNode) encoding.writeVarUint(encoder, original.hlc.node)
+      if (original.expiresAt !== undefined) encoding.writeVarUint(encoder, original.expiresAt)
+      if (!original.tombstone && original.value !== undefined) encoding.writeUint8Array(encoder, original.value)
+      return encoding.toUint8Array(encoder)
+    }
+    const anyKey = fc.oneof(keyArb, fc.string({ minLength: 1, maxLength: 300, unit: 'grapheme' }), fc.string({ minLength: 1, maxLength: 8 }).map((text) => `${text}\uD800`))
+    fc.assert(
+      fc.property(entryArb, anyKey, fc.constantFrom(WRITER, -1), (original, key, writer) => {
+        const withKey = { ...original, key }
+        expect(encodeEntry(withKey, writer)).toEqual(reference(withKey, writer))
+      }),
+      params,
+    )
+  })
+
   it('leaves the node out when it is the writer client and reads it back from the item', () => {
     const own = entry({ hlc: { wallMs: 5, counter: 1, node: WRITER } })
     const foreign = entry({ hlc: { wallMs: 5, counter: 1, node: 77 } })

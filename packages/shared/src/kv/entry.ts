@@ -1,5 +1,4 @@
 import * as decoding from 'lib0/decoding'
-import * as encoding from 'lib0/encoding'
 import { compareHlc, type HlcTimestamp } from '../hlc.js'
 
 /**
@@ -44,20 +43,79 @@ const FLAG_NODE = 4
  * left out, saving about 5 bytes per entry; readers take it from the item's id.
  */
 export function encodeEntry(entry: KvEntry, writerClient: number): Uint8Array {
-  const storeNode = entry.hlc.node !== writerClient
-  const encoder = encoding.createEncoder()
-  encoding.writeUint8(encoder, ENTRY_FORMAT_VERSION)
-  encoding.writeUint8(
-    encoder,
-    (entry.tombstone ? FLAG_TOMBSTONE : 0) | (entry.expiresAt !== undefined ? FLAG_EXPIRY : 0) | (storeNode ? FLAG_NODE : 0),
-  )
-  encoding.writeVarString(encoder, entry.key)
-  encoding.writeVarUint(encoder, entry.hlc.wallMs)
-  encoding.writeVarUint(encoder, entry.hlc.counter)
-  if (storeNode) encoding.writeVarUint(encoder, entry.hlc.node)
-  if (entry.expiresAt !== undefined) encoding.writeVarUint(encoder, entry.expiresAt)
-  if (!entry.tombstone && entry.value !== undefined) encoding.writeUint8Array(encoder, entry.value)
-  return encoding.toUint8Array(encoder)
+  // Written straight into one buffer of the exact size: this runs for every write (and every
+  // materialized row), and a lib0 encoder costs two allocations and a copy per entry.
+  const { key, hlc } = entry
+  const storeNode = hlc.node !== writerClient
+  const hasExpiry = entry.expiresAt !== undefined
+  const value = entry.tombstone ? undefined : entry.value
+  const keyBytes = utf8Length(key)
+  const length =
+    2 +
+    varUintLength(keyBytes) +
+    keyBytes +
+    varUintLength(hlc.wallMs) +
+    varUintLength(hlc.counter) +
+    (storeNode ? varUintLength(hlc.node) : 0) +
+    (hasExpiry ? varUintLength(entry.expiresAt!) : 0) +
+    (value?.length ?? 0)
+  const bytes = new Uint8Array(length)
+  bytes[0] = ENTRY_FORMAT_VERSION
+  bytes[1] = (entry.tombstone ? FLAG_TOMBSTONE : 0) | (hasExpiry ? FLAG_EXPIRY : 0) | (storeNode ? FLAG_NODE : 0)
+  let at = writeVarUint(bytes, 2, keyBytes)
+  if (keyBytes === key.length) {
+    for (let index = 0; index < keyBytes; index++) bytes[at + index] = key.charCodeAt(index)
+  } else {
+    utf8.encodeInto(key, bytes.subarray(at, at + keyBytes))
+  }
+  at += keyBytes
+  at = writeVarUint(bytes, at, hlc.wallMs)
+  at = writeVarUint(bytes, at, hlc.counter)
+  if (storeNode) at = writeVarUint(bytes, at, hlc.node)
+  if (hasExpiry) at = writeVarUint(bytes, at, entry.expiresAt!)
+  if (value !== undefined) bytes.set(value, at)
+  return bytes
+}
+
+const utf8 = new TextEncoder()
+
+/** Bytes of `text` in UTF-8 as `TextEncoder` writes it (a lone surrogate becomes U+FFFD, 3 bytes). */
+function utf8Length(text: string): number {
+  let length = text.length
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index)
+    if (code < 0x80) continue
+    if (code < 0x800) {
+      length += 1
+    } else if (code >= 0xd800 && code <= 0xdbff && index + 1 < text.length && (text.charCodeAt(index + 1) & 0xfc00) === 0xdc00) {
+      // A surrogate pair: two UTF-16 units, four bytes.
+      length += 2
+      index++
+    } else {
+      length += 2
+    }
+  }
+  return length
+}
+
+/** Length of lib0's varUint encoding of a non-negative safe integer. */
+function varUintLength(value: number): number {
+  let length = 1
+  while (value > 0x7f) {
+    value = Math.floor(value / 128)
+    length++
+  }
+  return length
+}
+
+/** Writes `value` as lib0's varUint at `at`; returns the position after it. */
+function writeVarUint(bytes: Uint8Array, at: number, value: number): number {
+  while (value > 0x7f) {
+    bytes[at++] = 0x80 | (value & 0x7f)
+    value = Math.floor(value / 128)
+  }
+  bytes[at++] = value
+  return at
 }
 
 /**

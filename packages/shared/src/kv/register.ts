@@ -105,6 +105,8 @@ export class KvRegister {
   private readonly winnerKeys = new WeakMap<Y.Item, string>()
   /** Winners written in the transaction under way, before the index catches up. */
   private readonly pendingLocal = new Map<string, Y.Item>()
+  /** Entries this register wrote in the transaction under way, so indexing them needs no decoding. */
+  private readonly written = new Map<Y.Item, KvEntry>()
   private readonly clock: HybridLogicalClock
   private readonly now: () => number
   private readonly maxValueBytes: number
@@ -147,6 +149,19 @@ export class KvRegister {
   /** The winning entry of `key` (also tombstones and expired ones), for persistence layers. */
   entry(key: string): KvEntry | undefined {
     return this.slots.get(key)?.entry
+  }
+
+  /**
+   * The key of `item` if this register has indexed it as its key's winner (now or earlier), for
+   * `afterTransaction` listeners registered after the register (they run after its bookkeeping).
+   */
+  keyOf(item: Y.Item): string | undefined {
+    return this.winnerKeys.get(item)
+  }
+
+  /** Every key's winning entry (tombstones and expired ones too), in no particular order. */
+  *winners(): IterableIterator<[string, KvEntry]> {
+    for (const [key, slot] of this.slots) yield [key, slot.entry]
   }
 
   /** Number of keys that currently have a value. */
@@ -288,7 +303,9 @@ export class KvRegister {
       this.clock.node = this.doc.clientID
       const hlc = this.clock.tick()
       const previous = this.pendingLocal.get(fields.key) ?? this.slots.get(fields.key)?.item
-      const item = appendToArray(this.array, encodeEntry({ ...fields, hlc }, this.doc.clientID), this.tailHint())
+      const entry: KvEntry = { ...fields, hlc }
+      const item = appendToArray(this.array, encodeEntry(entry, this.doc.clientID), this.tailHint())
+      this.written.set(item, entry)
       // Delete the superseded entry in the same transaction: one update, no repair round.
       if (previous !== undefined && !previous.deleted) previous.delete(transaction)
       this.pendingLocal.set(fields.key, item)
@@ -297,11 +314,15 @@ export class KvRegister {
 
   private readonly onAfterTransaction = (transaction: Y.Transaction): void => {
     this.pendingLocal.clear()
-    if (this.destroyed) return
+    if (this.destroyed) {
+      this.written.clear()
+      return
+    }
     const before = new Map<string, Slot | undefined>()
     this.evictDeletedWinners(transaction, before)
     const added = this.addedItems(transaction)
     const losers = this.admit(added, before)
+    this.written.clear()
     this.deleteLosers(losers)
     if (before.size > 0 && transaction.meta.get(SILENT) !== true) this.emit(before, transaction.origin === KvOrigins.local ? 'local' : 'remote')
   }
@@ -356,6 +377,8 @@ export class KvRegister {
   }
 
   private parse(item: Y.Item): KvEntry | undefined {
+    const own = this.written.get(item)
+    if (own !== undefined) return own
     const content = item.content
     const entry = content instanceof Y.ContentBinary ? decodeEntry(content.content, item.id.client) : undefined
     if (entry === undefined) {
