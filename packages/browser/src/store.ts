@@ -248,8 +248,9 @@ export class Store {
 
   /**
    * Sets `key` to `value`, at once in memory. The promise resolves when the write is durable
-   * locally: its IndexedDB transaction committed with `durability: 'strict'` (one commit for all
-   * writes of the same task). Invalid input throws a `KvsyncError` synchronously (`INVALID_KEY`,
+   * locally: its IndexedDB transaction committed with the store's `durability` (one commit for
+   * all writes of the same task, which also reach the document together, as one Yjs
+   * transaction, at the end of the task). Reads and subscribers see the write at once. Invalid input throws a `KvsyncError` synchronously (`INVALID_KEY`,
    * `INVALID_VALUE`, `VALUE_TOO_LARGE`, `INVALID_OPTION`) and stores nothing; the promise
    * rejects only when saving fails (`QUOTA_EXCEEDED`, `PERSISTENCE_FAILED`), in which case the
    * value stays in memory (and syncs) and is saved again once storage works.

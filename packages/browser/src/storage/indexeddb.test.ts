@@ -1,6 +1,7 @@
 import 'fake-indexeddb/auto'
+import { isKvsyncError } from '@kvsync/shared'
 import { openDB } from 'idb'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { openStore } from '../open-store.js'
 import { IDB_FORMAT_VERSION, IndexedDbPersistence, databaseName } from './indexeddb.js'
 
@@ -64,6 +65,50 @@ describe('IndexedDB persistence', () => {
     const check = await openDB(databaseName(name))
     expect(await check.count('updates')).toBe(1)
     check.close()
+  })
+})
+
+describe('durability', () => {
+  /** The durability of every readwrite transaction the store opens while `run` runs. */
+  async function durabilities(run: () => Promise<void>): Promise<string[]> {
+    const seen: string[] = []
+    const original = IDBDatabase.prototype.transaction
+    const spy = vi.spyOn(IDBDatabase.prototype, 'transaction').mockImplementation(function (this: IDBDatabase, stores, mode, options) {
+      if (mode === 'readwrite') seen.push(options?.durability ?? 'default')
+      return original.call(this, stores, mode, options)
+    })
+    try {
+      await run()
+    } finally {
+      spy.mockRestore()
+    }
+    return seen
+  }
+
+  it("commits with 'relaxed' by default and with 'strict' when asked", async () => {
+    const relaxed = await durabilities(async () => {
+      const store = await openStore(uniqueName(), { persistence: 'indexeddb', compactAfter: 2 })
+      for (let i = 0; i < 4; i++) await store.set(`k${i}`, i)
+      await store.close()
+    })
+    expect(relaxed.length).toBeGreaterThan(4)
+    expect(new Set(relaxed)).toEqual(new Set(['relaxed']))
+    const strict = await durabilities(async () => {
+      const store = await openStore(uniqueName(), { persistence: 'indexeddb', durability: 'strict', compactAfter: 2 })
+      for (let i = 0; i < 4; i++) await store.set(`k${i}`, i)
+      await store.close()
+    })
+    expect(strict.length).toBeGreaterThan(4)
+    expect(new Set(strict)).toEqual(new Set(['strict']))
+  })
+
+  it('refuses an unknown durability with INVALID_OPTION before opening anything', async () => {
+    const name = uniqueName()
+    const error = await openStore(name, { persistence: 'indexeddb', durability: 'fast' as never }).catch((thrown: unknown) => thrown)
+    expect(isKvsyncError(error, 'INVALID_OPTION')).toBe(true)
+    await expect(openStore(name, { persistence: 'memory', durability: 'none' as never })).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+    await expect(IndexedDbPersistence.open(name, { durability: 'STRICT' as never })).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+    expect((await indexedDB.databases()).map((database) => database.name)).not.toContain(databaseName(name))
   })
 })
 
