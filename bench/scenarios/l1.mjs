@@ -1,6 +1,7 @@
 // L1 — awaited single writes. Times, inside the page with performance.now(), a loop of N
 // `await set(key, value)` on an already opened store (opening is not timed):
-//  - kvsync: `await store.set()` (resolves after its IndexedDB commit, durability 'strict')
+//  - kvsync: `await store.set()` (resolves after its IndexedDB commit, the store's default
+//    durability: 'relaxed' since issue 7, as the anchors' browser default)
 //  - idb-keyval: `await set()` (one readwrite transaction each, browser-default durability)
 //  - raw-indexeddb: one readwrite transaction per put, awaited until complete
 //  - y-indexeddb: `map.set()` then awaiting a readonly transaction queued behind the update's
