@@ -2,9 +2,10 @@ import { execFile, spawn } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { SqliteDocStorage } from '../src/index.js'
 import { RawClient, tempDir } from './helpers.js'
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -147,5 +148,30 @@ describe('kvsync-server CLI', () => {
     const missing = await run(['--port', '0', '--data', dir.value, '--auth-public-key', join(dir.value, 'nope.pem')])
     expect((await missing.exited).code).toBe(2)
     expect(missing.stderr.join('\n')).toMatch(/ENOENT/)
+  })
+})
+
+describe('SqliteDocStorage in the built package', () => {
+  // Run from dist/ as users run it: the storage thread's script must be found there too.
+  const script = `
+    const { SqliteDocStorage } = await import(${JSON.stringify(pathToFileURL(join(packageDir, 'dist', 'index.js')).href)})
+    const [dataDir, mode] = process.argv.slice(2)
+    const storage = new SqliteDocStorage({ dataDir })
+    await storage.appendUpdate('doc', Uint8Array.of(mode === 'exit' ? 2 : 1))
+    if (mode === 'exit') process.exit(0)
+  `
+
+  it('lets an idle process end on its own, and keeps writes acknowledged before process.exit', async () => {
+    const dir = await tempDir()
+    cleanups.push(dir.teardown)
+    const file = join(dir.value, 'use-storage.mjs')
+    await writeFile(file, script)
+    const node = (mode: string) => promisify(execFile)(process.execPath, [file, join(dir.value, 'data'), mode], { cwd: repoRoot })
+    // Never closed: the thread must not keep the process alive (a hang fails by the test timeout).
+    await node('idle')
+    await node('exit')
+    const storage = new SqliteDocStorage({ dataDir: join(dir.value, 'data') })
+    cleanups.push(() => storage.close())
+    expect(await storage.loadUpdates('doc')).toEqual([Uint8Array.of(1), Uint8Array.of(2)])
   })
 })
