@@ -276,9 +276,9 @@ describe('materialized view', () => {
     await b.close()
   })
 
-  it('commits with durability strict', async () => {
+  it("commits with durability 'strict' when the store asks for it", async () => {
     const name = uniqueName()
-    const store = await openStore(name, { persistence: 'indexeddb' })
+    const store = await openStore(name, { persistence: 'indexeddb', durability: 'strict' })
     const spy = vi.spyOn(IDBDatabase.prototype, 'transaction')
     await store.set('a', 1)
     const writes = spy.mock.calls.filter(([, mode]) => mode === 'readwrite')

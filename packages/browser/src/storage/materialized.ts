@@ -1,4 +1,4 @@
-import { compareHlc, decodeEntry, decodeValue, encodeEntry, type KvEntry, type KvValue } from '@kvsync/shared'
+import { compareHlc, decodeEntry, entryHeadLength, decodeValue, encodeEntry, type KvEntry, type KvValue } from '@kvsync/shared'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import type { MaterializedRows } from './types.js'
@@ -68,29 +68,27 @@ export function packRows(rows: MaterializedRows): PackedRecord {
   const keys = [...rows.keys()].sort()
   const keyEnds = new Uint32Array(keys.length)
   const rowEnds = new Uint32Array(keys.length)
-  const stripped: Uint8Array[] = []
+  // Where each row's key ends: its varString is the key's UTF-8 bytes behind their varUint
+  // length, so it is measured from the key itself rather than decoded (this runs per key).
+  const tails = new Uint32Array(keys.length)
   let keyEnd = 0
   let rowEnd = 0
   keys.forEach((key, index) => {
     const row = rows.get(key)!
-    const decoder = decoding.createDecoder(row)
-    decoder.pos = ROW_HEAD
-    decoding.readVarString(decoder)
-    const withoutKey = new Uint8Array(row.length - (decoder.pos - ROW_HEAD))
-    withoutKey.set(row.subarray(0, ROW_HEAD))
-    withoutKey.set(row.subarray(decoder.pos), ROW_HEAD)
-    stripped.push(withoutKey)
+    tails[index] = entryHeadLength(key)
     keyEnd += key.length
-    rowEnd += withoutKey.length
+    rowEnd += row.length - (tails[index]! - ROW_HEAD)
     keyEnds[index] = keyEnd
     rowEnds[index] = rowEnd
   })
   const packed = new Uint8Array(rowEnd)
   let at = 0
-  for (const row of stripped) {
-    packed.set(row, at)
-    at += row.length
-  }
+  keys.forEach((key, index) => {
+    const row = rows.get(key)!
+    packed.set(row.subarray(0, ROW_HEAD), at)
+    packed.set(row.subarray(tails[index]!), at + ROW_HEAD)
+    at += ROW_HEAD + row.length - tails[index]!
+  })
   return { version: 1, keys: keys.join(''), keyEnds, rows: packed, rowEnds }
 }
 

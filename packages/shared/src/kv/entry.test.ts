@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import * as encoding from 'lib0/encoding'
 import { compareHlc, type HlcTimestamp } from '../hlc.js'
 import { encodeValue } from '../value-codec.js'
-import { ENTRY_FORMAT_VERSION, compareEntries, decodeEntry, encodeEntry, type KvEntry } from './entry.js'
+import { ENTRY_FORMAT_VERSION, compareEntries, decodeEntry, encodeEntry, entryHeadLength, type KvEntry } from './entry.js'
 
 const runs = Number(process.env.KVSYNC_FC_RUNS ?? '') || 500
 const seed = process.env.KVSYNC_FC_SEED ? Number(process.env.KVSYNC_FC_SEED) : undefined
@@ -66,6 +66,21 @@ describe('encodeEntry / decodeEntry', () => {
       fc.property(entryArb, anyKey, fc.constantFrom(WRITER, -1), (original, key, writer) => {
         const withKey = { ...original, key }
         expect(encodeEntry(withKey, writer)).toEqual(reference(withKey, writer))
+      }),
+      params,
+    )
+  })
+
+  it('measures the head before the HLC from the key alone', () => {
+    fc.assert(
+      fc.property(entryArb, (original) => {
+        const bytes = encodeEntry(original, WRITER)
+        const head = encoding.createEncoder()
+        encoding.writeUint8(head, 0)
+        encoding.writeUint8(head, 0)
+        encoding.writeVarString(head, original.key)
+        expect(entryHeadLength(original.key)).toBe(encoding.length(head))
+        expect(bytes.length).toBeGreaterThan(entryHeadLength(original.key))
       }),
       params,
     )

@@ -79,6 +79,15 @@ export function encodeEntry(entry: KvEntry, writerClient: number): Uint8Array {
 
 const utf8 = new TextEncoder()
 
+/**
+ * Bytes of an entry before its HLC: format version, flags and the key's varString, computed
+ * from the key (for code that splits entries per key without decoding them).
+ */
+export function entryHeadLength(key: string): number {
+  const keyBytes = utf8Length(key)
+  return 2 + varUintLength(keyBytes) + keyBytes
+}
+
 /** Bytes of `text` in UTF-8 as `TextEncoder` writes it (a lone surrogate becomes U+FFFD, 3 bytes). */
 function utf8Length(text: string): number {
   let length = text.length
