@@ -191,4 +191,25 @@ describe('issue 7: the writes of one task are one transaction', () => {
     expect(second.size).toBe(10)
     await second.destroy()
   })
+
+  it('applies and commits writes made before a big store\'s document arrived when closed at once', async () => {
+    const name = `coalesce/early-close-${Date.now()}`
+    const first = await openStore(name, { persistence: 'indexeddb' })
+    await first.transact(() => {
+      for (let i = 0; i < 50; i++) void first.set(`k${i}`, i)
+    })
+    await first.close()
+    // backgroundLoadBytes 0: openStore resolves from the view, before the document is decoded.
+    const second = await openStore(name, { persistence: 'indexeddb', backgroundLoadBytes: 0 })
+    const saved = second.set('early', 1)
+    void second.delete('k0')
+    expect(second.get('early')).toBe(1)
+    await second.close()
+    await saved
+    const third = await openStore(name, { persistence: 'indexeddb' })
+    expect(third.get('early')).toBe(1)
+    expect(third.has('k0')).toBe(false)
+    expect(third.size).toBe(50)
+    await third.destroy()
+  })
 })
