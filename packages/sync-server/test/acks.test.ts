@@ -96,6 +96,25 @@ describe('durable acknowledgements', () => {
   })
 })
 
+describe('durable acknowledgements of a group commit', () => {
+  it('sends one ack for the writes that became durable together, covering all of them', async () => {
+    const gated = gatedStorage()
+    const { url } = await server({ storage: gated.storage })
+    const writer = client(`${url}/grouped`, { hello: true })
+    const reader = client(`${url}/grouped`)
+    await vi.waitFor(() => expect(writer.synced && reader.synced && writer.acks.length).toBe(1))
+    for (let index = 0; index < 10; index++) writer.map.set(`k${index}`, index)
+    // All ten applied by the server (the reader has them) while storage holds the first batch:
+    // the rest queue as one second batch.
+    await vi.waitFor(() => expect(reader.map.size).toBe(10))
+    expect(writer.acks).toHaveLength(1)
+    gated.open()
+    await vi.waitFor(() => expect(writer.allAcked).toBe(true))
+    expect(writer.acks.length - 1).toBeLessThanOrEqual(2)
+    expect(writer.acks.at(-1)?.get(writer.doc.clientID)).toBe(Y.getState(writer.doc.store, writer.doc.clientID))
+  })
+})
+
 describe('fan-out', () => {
   it('merges updates applied in one turn into fewer broadcast frames, converging all readers', async () => {
     const { url } = await server()

@@ -79,6 +79,8 @@ export class Connection implements DocumentPeer {
   #expiryTimer: NodeJS.Timeout | undefined
   #closed = false
   #unconfirmedWrites = 0
+  /** Clocks of writes that became durable in this microtask checkpoint, sent as one ack. */
+  #ackClocks: Map<number, number> | undefined
 
   constructor(options: ConnectionOptions) {
     this.#socket = options.socket
@@ -274,14 +276,26 @@ export class Connection implements DocumentPeer {
         this.#unconfirmedWrites--
         // Only kvsync clients understand acks; one that says hello later gets a full ack then.
         if (this.kvsyncVersion === undefined || this.#closed) return
-        this.#metrics.durableAcks.inc()
-        this.send(encodeDurableAck(clocks))
+        // The writes of one group commit become durable together: one ack (the per-client
+        // maximum of their clocks, still a true "durable below") instead of one per write.
+        const first = this.#ackClocks === undefined
+        const merged = (this.#ackClocks ??= new Map())
+        for (const [client, clock] of clocks) if (clock > (merged.get(client) ?? 0)) merged.set(client, clock)
+        if (first) queueMicrotask(this.#sendAck)
       },
       () => {
         // The write queue logged the failure; this write will never be acknowledged.
         this.#unconfirmedWrites--
       },
     )
+  }
+
+  readonly #sendAck = (): void => {
+    const clocks = this.#ackClocks
+    this.#ackClocks = undefined
+    if (clocks === undefined || this.#closed) return
+    this.#metrics.durableAcks.inc()
+    this.send(encodeDurableAck(clocks))
   }
 
   /** Closes the connection with 4401 when its token expires (leeway included). */
