@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_VALUE_BYTES, KvOrigins, KvsyncError, assertKey, encodeValue, resolveExpiresAt, type KvChange, type KvRegister, type KvSetOptions, type KvValue } from '@kvsync/shared'
+import { DEFAULT_MAX_VALUE_BYTES, KvOrigins, KvsyncError, assertKey, encodeValue, resolveExpiresAt, type KvRegister, type KvSetOptions, type KvValue } from '@kvsync/shared'
 import * as Y from 'yjs'
 import { CommitQueue } from './commit-queue.js'
 import { PendingWrites, type PendingOp } from './pending-writes.js'
@@ -6,6 +6,7 @@ import { Origins, Replica, mustSave } from './replica.js'
 import type { LocalPersistence } from './storage/types.js'
 import { Subscriptions, type StoreEvent, type SubscriptionTarget } from './subscriptions.js'
 import { DurableAcks } from './sync/acks.js'
+import { WriteEvents } from './write-events.js'
 import type { SyncStatus } from './sync/connection.js'
 import { SyncHub, type ServerOptions } from './sync/hub.js'
 
@@ -65,9 +66,7 @@ export class Store {
   private loading: Promise<void> | undefined
   /** Writes not yet applied to the document: those of the current task, or made before it could load. */
   private readonly pending: PendingWrites
-  /** Inside `transact(fn)`: how deep, and each written key's value before the batch (for its events). */
-  private batchDepth = 0
-  private batchBefore: Map<string, KvValue | undefined> | undefined
+  private readonly writeEvents: WriteEvents
   private loadFailed = false
   private readonly now: () => number
   private readonly maxValueBytes: number
@@ -84,6 +83,7 @@ export class Store {
     this.now = parts.now ?? Date.now
     this.maxValueBytes = parts.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES
     this.pending = new PendingWrites(this.now)
+    this.writeEvents = new WriteEvents(this.subscriptions, (key) => this.get(key))
     this.replica = new Replica({
       name: parts.name,
       now: parts.now,
@@ -225,7 +225,6 @@ export class Store {
   /** Keys with a value, sorted; only those starting with `prefix` when given. */
   keys(query: PrefixQuery = {}): string[] {
     this.assertOpen()
-    this.applyPending()
     const keys = this.replica.reader.keys(query.prefix)
     return this.pending.size === 0 ? keys : this.pending.overlayKeys(keys, query.prefix ?? '')
   }
@@ -233,7 +232,6 @@ export class Store {
   /** `[key, value]` pairs, sorted by key; only keys starting with `prefix` when given. */
   entries<T extends KvValue = KvValue>(query: PrefixQuery = {}): Array<[string, T]> {
     this.assertOpen()
-    this.applyPending()
     if (this.pending.size === 0) return this.replica.reader.entries(query.prefix) as Array<[string, T]>
     return this.keys(query).map((key) => [key, this.get<T>(key)!])
   }
@@ -241,17 +239,17 @@ export class Store {
   /** Number of keys with a value. */
   get size(): number {
     this.assertOpen()
-    this.applyPending()
     if (this.pending.size === 0) return this.replica.reader.size
     return this.keys().length
   }
 
   /**
-   * Sets `key` to `value`, at once in memory. The promise resolves when the write is durable
-   * locally: its IndexedDB transaction committed with the store's `durability` (one commit for
-   * all writes of the same task, which also reach the document together, as one Yjs
-   * transaction, at the end of the task). Reads and subscribers see the write at once. Invalid input throws a `KvsyncError` synchronously (`INVALID_KEY`,
-   * `INVALID_VALUE`, `VALUE_TOO_LARGE`, `INVALID_OPTION`) and stores nothing; the promise
+   * Sets `key` to `value`, at once in memory: reads and subscribers see it at once. The promise
+   * resolves when the write is durable locally: its IndexedDB transaction committed with the
+   * store's `durability` (one commit for all writes of the same task, which also reach the
+   * document together, as one Yjs transaction, at the end of the task). Invalid input throws a
+   * `KvsyncError` synchronously (`INVALID_KEY`, `INVALID_VALUE`, `VALUE_TOO_LARGE`,
+   * `INVALID_OPTION`) and stores nothing; the promise
    * rejects only when saving fails (`QUOTA_EXCEEDED`, `PERSISTENCE_FAILED`), in which case the
    * value stays in memory (and syncs) and is saved again once storage works.
    */
@@ -277,16 +275,7 @@ export class Store {
   transact(fn: () => void): Promise<void> {
     this.assertOpen()
     const committed = this.writeTarget()
-    if (this.batchDepth++ === 0) this.batchBefore = new Map()
-    try {
-      fn()
-    } finally {
-      if (--this.batchDepth === 0) {
-        const before = this.batchBefore!
-        this.batchBefore = undefined
-        if (!this.closed) this.announceBatch(before)
-      }
-    }
+    this.writeEvents.batch(fn, () => this.closed)
     return committed
   }
 
@@ -381,10 +370,10 @@ export class Store {
 
   /**
    * How many key writes made through this store object the server has not yet acknowledged as
-   * durable (0 when all are saved on the server). See {@link onUnsavedChange}.
+   * durable (0 when all are saved on the server). A write counts from the end of its task, when
+   * it reaches the document. See {@link onUnsavedChange}.
    */
   get unsavedWrites(): number {
-    if (!this.closed) this.applyPending()
     return this.acks.unsaved
   }
 
@@ -453,15 +442,7 @@ export class Store {
    */
   private write(op: PendingOp): Promise<void> {
     const committed = this.writeTarget()
-    const announce = this.subscriptions.size > 0
-    const before = announce && (this.batchBefore === undefined || !this.batchBefore.has(op.key)) ? this.get(op.key) : undefined
-    this.pending.push(op)
-    if (!announce) return committed
-    if (this.batchBefore !== undefined) {
-      if (!this.batchBefore.has(op.key)) this.batchBefore.set(op.key, before)
-      return committed
-    }
-    this.announceBatch(new Map([[op.key, before]]))
+    this.writeEvents.write(op.key, () => this.pending.push(op))
     return committed
   }
 
@@ -476,22 +457,12 @@ export class Store {
     return this.commits.touch()
   }
 
-  /** Events for keys written by this task's batch: value before → value now, as the register words them. */
-  private announceBatch(before: Map<string, KvValue | undefined>): void {
-    if (this.subscriptions.size === 0) return
-    const changes: KvChange[] = []
-    for (const [key, oldValue] of before) {
-      const value = this.get(key)
-      if (oldValue === undefined && value === undefined) continue
-      changes.push({ key, value, oldValue, origin: 'local' })
-    }
-    if (changes.length > 0) this.subscriptions.dispatch(changes)
-  }
-
   /**
    * Gives the document the pending writes, in one silent transaction (their events went out
-   * when they were made). Runs before each commit, and before any read that needs the
-   * document; does nothing while a big store's document has not arrived.
+   * when they were made). Runs before each commit and in `flush`, `close` and `whenSaved`;
+   * never from a read (reads merge the overlay instead): a read may run inside a React render,
+   * where the listeners a transaction notifies (unsaved-write counts) must not fire. Does
+   * nothing while a big store's document has not arrived.
    */
   private applyPending(): void {
     if (this.pending.size === 0 || !this.replica.loaded) return

@@ -72,6 +72,19 @@ describe('issue 7: the writes of one task are one transaction', () => {
     expect(kv.entries()).toEqual([['a', { n: 1 }], ['b', 2]])
   })
 
+  it('answers reads from the overlay without touching the document (reads may run in a React render)', async () => {
+    const { store: kv } = await store()
+    await kv.set('a', 1)
+    const counts: number[] = []
+    kv.onUnsavedChange((count) => counts.push(count))
+    void kv.set('b', 2)
+    expect([kv.keys(), kv.entries(), kv.size, kv.get('b'), kv.has('b')]).toEqual([['a', 'b'], [['a', 1], ['b', 2]], 2, 2, true])
+    // Nothing reached the document yet, so nothing that watches it has fired.
+    expect(counts).toEqual([])
+    await kv.flush()
+    expect(counts).toHaveLength(1)
+  })
+
   it('keeps its own copy of each value at the call', async () => {
     const { store: kv } = await store()
     const value = { list: [1] }
