@@ -108,8 +108,11 @@ describe('sync server', () => {
     const { url } = await server({ storage, idleUnloadMs: 1 })
     const a = new RawClient(`${url}/idle`)
     await vi.waitFor(() => expect(a.synced).toBe(true))
-    for (let index = 0; index < 5; index++) a.map.set(`key-${index}`, index)
-    await vi.waitFor(async () => expect((await storage.loadUpdates('idle')).length).toBe(5))
+    // One write per turn (each waits until stored): five rows, not one merged update.
+    for (let index = 0; index < 5; index++) {
+      a.map.set(`key-${index}`, index)
+      await vi.waitFor(async () => expect((await storage.loadUpdates('idle')).length).toBe(index + 1))
+    }
     await a.close()
     await vi.waitFor(async () => expect((await storage.loadUpdates('idle')).length).toBe(1))
     const b = client(`${url}/idle`)
@@ -191,7 +194,7 @@ describe('sync server', () => {
     expect((await a.closed).code).toBe(CloseCodes.goingAway.code)
   })
 
-  it('stores updates sent in one turn with one group commit', async () => {
+  it('applies and stores the updates a connection sent in one turn merged, with one group commit', async () => {
     const storage = new MemoryDocStorage()
     const batches: number[] = []
     const counting: DocStorage = {
@@ -211,8 +214,29 @@ describe('sync server', () => {
       return updateFrame(Y.encodeStateAsUpdate(writer, before))
     })
     for (const frame of frames) a.send(frame)
-    await vi.waitFor(async () => expect((await storage.loadUpdates('batch')).length).toBe(20))
+    await vi.waitFor(async () => {
+      const doc = new Y.Doc()
+      for (const update of await storage.loadUpdates('batch')) Y.applyUpdate(doc, update)
+      expect(doc.getMap('kv').toJSON()).toEqual(writer.getMap('kv').toJSON())
+    })
     expect(batches.length).toBeLessThan(20)
+    expect((await storage.loadUpdates('batch')).length).toBeLessThan(20)
+  })
+
+  it('keeps the updates sent in the same turn before a malformed one, and closes with 4400', async () => {
+    const { url } = await server()
+    const attacker = client(`${url}/partly`)
+    const reader = client(`${url}/partly`)
+    await vi.waitFor(() => expect(attacker.synced && reader.synced).toBe(true))
+    const writer = new Y.Doc()
+    const frames = Array.from({ length: 3 }, (_, index) => {
+      const before = Y.encodeStateVector(writer)
+      writer.getMap('kv').set(`k${index}`, index)
+      return updateFrame(Y.encodeStateAsUpdate(writer, before))
+    })
+    for (const frame of [...frames, updateFrame(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9))]) attacker.send(frame)
+    expect((await attacker.closed).code).toBe(CloseCodes.protocolError.code)
+    await vi.waitFor(() => expect(reader.map.toJSON()).toEqual({ k0: 0, k1: 1, k2: 2 }))
   })
 })
 

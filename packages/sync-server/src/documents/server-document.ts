@@ -54,6 +54,18 @@ export interface AppliedUpdate {
 }
 
 /**
+ * Merges updates into one (`Y.mergeUpdates`); `undefined` when one of them does not decode, so
+ * the caller can apply them one by one and find the culprit.
+ */
+export function mergeUpdates(updates: Uint8Array[]): Uint8Array | undefined {
+  try {
+    return Y.mergeUpdates(updates)
+  } catch {
+    return undefined
+  }
+}
+
+/**
  * One loaded store: its Y.Doc, its awareness, and the peers attached to it. Every update that
  * changes the document (whoever applied it, except storage replay) is persisted exactly once
  * through the write queue and broadcast to every peer, including the one that sent it.

@@ -19,10 +19,13 @@ export interface MessageContext {
   /** The client announced kvsync extensions (`hello`) with this protocol version. */
   announceKvsync(version: number): void
   /**
-   * The client wrote. `clocks` are the end clocks (client id → clock) of what the update
-   * integrated; `durable` resolves once they are durable.
+   * Applies an update from a client allowed to write, then acks it. May wait until the end of
+   * this turn to apply it together with the connection's next updates (one Yjs transaction),
+   * but always before the connection's next message of another kind is handled.
    */
-  wrote(durable: Promise<void>, clocks: ReadonlyMap<number, number>): void
+  write(update: Uint8Array): void
+  /** Applies the updates {@link MessageContext.write} holds, so the next message sees them. */
+  applyWrites(): void
   /** A write was refused (never applied); the connection stays open. */
   refused(error: KvsyncError): void
 }
@@ -36,7 +39,7 @@ export interface MessageContext {
  * | type | payload | handling |
  * | --- | --- | --- |
  * | 0 sync | step 1: state vector | reply step 2 |
- * | 0 sync | step 2 / update: Yjs update | writers: apply, persist, broadcast, ack. Readers: accepted only if it adds nothing, else refused with `FORBIDDEN` |
+ * | 0 sync | step 2 / update: Yjs update | writers: apply (consecutive ones of a turn merged), persist, broadcast, ack. Readers: accepted only if it adds nothing, else refused with `FORBIDDEN` |
  * | 1 awareness | awareness update | bounded in size and client ids; apply, broadcast to all (sender too) |
  * | 2 auth | — | ignored: clients never send it |
  * | 3 query awareness | — | reply with all awareness states |
@@ -46,6 +49,7 @@ export interface MessageContext {
 export function handleClientMessage(context: MessageContext, data: Uint8Array): void {
   const decoder = decoding.createDecoder(data)
   const type = decoding.readVarUint(decoder)
+  if (type !== MessageType.sync) context.applyWrites()
   switch (type) {
     case MessageType.sync:
       handleSync(context, decoder)
@@ -76,6 +80,7 @@ function handleSync(context: MessageContext, decoder: decoding.Decoder): void {
   const syncType = decoding.readVarUint(decoder)
   switch (syncType) {
     case syncProtocol.messageYjsSyncStep1: {
+      context.applyWrites()
       const stateVector = decoding.readVarUint8Array(decoder)
       let reply: Uint8Array
       try {
@@ -97,8 +102,7 @@ function handleSync(context: MessageContext, decoder: decoding.Decoder): void {
         }
         return
       }
-      const { durable, clocks } = context.document.applyUpdate(update, context.peer)
-      context.wrote(durable, clocks)
+      context.write(update)
       return
     }
     default:

@@ -2,7 +2,8 @@ import type { WebSocket } from 'ws'
 import { CloseCodes, KvsyncError, encodeDurableAck, encodeErrorMessage, isKvsyncError } from '@kvsync/shared'
 import type { Access } from '../auth/access.js'
 import type { DocumentLease } from '../documents/registry.js'
-import type { DocumentPeer, ServerDocument } from '../documents/server-document.js'
+import { mergeUpdates } from '../documents/server-document.js'
+import type { AppliedUpdate, DocumentPeer, ServerDocument } from '../documents/server-document.js'
 import { TokenBucket } from '../limits/token-bucket.js'
 import { errorCode } from '../logger.js'
 import type { Logger } from '../logger.js'
@@ -79,6 +80,8 @@ export class Connection implements DocumentPeer {
   #expiryTimer: NodeJS.Timeout | undefined
   #closed = false
   #unconfirmedWrites = 0
+  /** Updates received in this turn, applied together by #applyWrites. */
+  #writes: Uint8Array[] = []
   /** Clocks of writes that became durable in this microtask checkpoint, sent as one ack. */
   #ackClocks: Map<number, number> | undefined
 
@@ -196,12 +199,14 @@ export class Connection implements DocumentPeer {
       awarenessLimits: { maxBytes: this.#limits.maxAwarenessBytes, maxClients: this.#limits.maxAwarenessClients },
       reply: (message) => this.send(message),
       announceKvsync: (version) => this.#announceKvsync(document, version),
-      wrote: (durable, clocks) => {
+      write: (update) => {
         this.#metrics.updatesIn.inc()
-        // An update that integrated nothing (an empty step 2) has nothing to acknowledge.
-        if (clocks.size > 0) this.#ackWhenDurable(durable, clocks)
-        else durable.catch(() => {})
+        this.#writes.push(update)
+        // Frames read together (one socket read) are handled in one synchronous loop; the
+        // microtask runs right after it.
+        if (this.#writes.length === 1) queueMicrotask(this.#applyWrites)
       },
+      applyWrites: this.#applyWrites,
       refused: (error) => {
         this.#metrics.errors.inc({ code: error.code })
         this.#logger.debug('refused a write', { doc: this.store, code: error.code })
@@ -262,6 +267,40 @@ export class Connection implements DocumentPeer {
     }
   }
 
+  /**
+   * Applies the updates this connection sent in this turn as one merged update: one Yjs
+   * transaction, one stored row and one broadcast instead of one each. If merging or applying
+   * the merged update fails, they are applied one by one (Yjs ignores what it already has), so
+   * the updates before a malformed one are kept, as if each had been applied on arrival.
+   */
+  readonly #applyWrites = (): void => {
+    const updates = this.#writes
+    if (updates.length === 0) return
+    this.#writes = []
+    const document = this.#document
+    if (document === undefined) return
+    if (updates.length > 1) {
+      const merged = mergeUpdates(updates)
+      if (merged !== undefined && this.#applyWrite(document, merged, false)) return
+    }
+    for (const update of updates) if (!this.#applyWrite(document, update, true)) return
+  }
+
+  /** Applies one update and acks it; `false` when it failed (and `failConnection` closed us). */
+  #applyWrite(document: ServerDocument, update: Uint8Array, failConnection: boolean): boolean {
+    let applied: AppliedUpdate
+    try {
+      applied = document.applyUpdate(update, this)
+    } catch (error) {
+      if (failConnection) this.fail(isKvsyncError(error) ? error : new KvsyncError('PROTOCOL_ERROR', 'malformed update', { cause: error }))
+      return false
+    }
+    // An update that integrated nothing (an empty step 2) has nothing to acknowledge.
+    if (applied.clocks.size > 0) this.#ackWhenDurable(applied.durable, applied.clocks)
+    else applied.durable.catch(() => {})
+    return true
+  }
+
   /** On hello: ack the document's whole state once it is durable, so the client can catch up. */
   #announceKvsync(document: ServerDocument, version: number): void {
     const first = this.kvsyncVersion === undefined
@@ -312,6 +351,10 @@ export class Connection implements DocumentPeer {
   }
 
   #detach(): void {
+    if (this.#closed) return
+    // Updates that arrived before the close are applied, as they were when applied on arrival.
+    // A malformed one fails the connection, which re-enters here and finishes the detach.
+    this.#applyWrites()
     if (this.#closed) return
     this.#closed = true
     clearTimeout(this.#expiryTimer)
