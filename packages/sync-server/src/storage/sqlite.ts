@@ -196,9 +196,14 @@ export class SqliteDocStorage implements DocStorage {
     const worker = this.#worker ?? this.#start()
     const id = this.#nextId++
     return new Promise<Reply>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, action, doc })
+      const call: Pending = { resolve, reject, action, doc }
+      this.#pending.set(id, call)
       if (this.#pending.size === 1) worker.ref()
-      worker.postMessage({ ...message, id }, transfer)
+      try {
+        worker.postMessage({ ...message, id }, transfer)
+      } catch (cause) {
+        this.#settle({ id, error: describeError(cause) })
+      }
     })
   }
 
@@ -253,3 +258,8 @@ CREATE TABLE IF NOT EXISTS updates (
   PRIMARY KEY (doc, seq)
 ) WITHOUT ROWID;
 `
+
+function describeError(error: unknown): NonNullable<Reply['error']> {
+  if (error instanceof Error) return { name: error.name, message: error.message, code: undefined, stack: error.stack }
+  return { name: 'Error', message: String(error), code: undefined, stack: undefined }
+}
