@@ -273,7 +273,10 @@ export class Connection implements DocumentPeer {
    * the merged update fails, they are applied one by one (Yjs ignores what it already has), so
    * the updates before a malformed one are kept, as if each had been applied on arrival.
    */
-  readonly #applyWrites = (): void => {
+  readonly #applyWrites = (): void => this.#applyWritesOr(true)
+
+  /** See #applyWrites; `failConnection` false drops a malformed update without closing. */
+  #applyWritesOr(failConnection: boolean): void {
     const updates = this.#writes
     if (updates.length === 0) return
     this.#writes = []
@@ -283,7 +286,7 @@ export class Connection implements DocumentPeer {
       const merged = mergeUpdates(updates)
       if (merged !== undefined && this.#applyWrite(document, merged, false)) return
     }
-    for (const update of updates) if (!this.#applyWrite(document, update, true)) return
+    for (const update of updates) if (!this.#applyWrite(document, update, failConnection)) return
   }
 
   /** Applies one update and acks it; `false` when it failed (and `failConnection` closed us). */
@@ -352,10 +355,9 @@ export class Connection implements DocumentPeer {
 
   #detach(): void {
     if (this.#closed) return
-    // Updates that arrived before the close are applied, as they were when applied on arrival.
-    // A malformed one fails the connection, which re-enters here and finishes the detach.
-    this.#applyWrites()
-    if (this.#closed) return
+    // Updates that arrived before the close are applied, as they were when applied on arrival;
+    // the connection is closing already, so a malformed one is only dropped.
+    this.#applyWritesOr(false)
     this.#closed = true
     clearTimeout(this.#expiryTimer)
     this.#pending = undefined
