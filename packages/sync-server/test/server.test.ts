@@ -194,7 +194,7 @@ describe('sync server', () => {
     expect((await a.closed).code).toBe(CloseCodes.goingAway.code)
   })
 
-  it('applies and stores the updates a connection sent in one turn merged, with one group commit', async () => {
+  it('applies the updates a connection sent in one turn in one transaction, stored with one group commit', async () => {
     const storage = new MemoryDocStorage()
     const batches: number[] = []
     const counting: DocStorage = {
@@ -235,8 +235,16 @@ describe('sync server', () => {
       return updateFrame(Y.encodeStateAsUpdate(writer, before))
     })
     for (const frame of [...frames, updateFrame(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9))]) attacker.send(frame)
+    // Sent in the same tick, after the malformed update: never handled.
+    attacker.setAwareness({ name: 'after the bad update' })
     expect((await attacker.closed).code).toBe(CloseCodes.protocolError.code)
     await vi.waitFor(() => expect(reader.map.toJSON()).toEqual({ k0: 0, k1: 1, k2: 2 }))
+    // A later write proves the reader has seen everything the server sent before it.
+    const bystander = client(`${url}/partly`)
+    await vi.waitFor(() => expect(bystander.synced).toBe(true))
+    bystander.map.set('later', true)
+    await vi.waitFor(() => expect(reader.map.get('later')).toBe(true))
+    expect(reader.received.some((message) => message.type === MessageType.awareness)).toBe(false)
   })
 })
 

@@ -1,6 +1,6 @@
 import * as awarenessProtocol from 'y-protocols/awareness'
 import * as Y from 'yjs'
-import { KvRegister, KvsyncError } from '@kvsync/shared'
+import { KvRegister, KvsyncError, isKvsyncError } from '@kvsync/shared'
 import { awarenessMessage, updateMessage } from '../protocol/messages.js'
 import type { Logger } from '../logger.js'
 import type { ServerMetrics } from '../metrics/server-metrics.js'
@@ -51,18 +51,6 @@ export interface AppliedUpdate {
    * left waiting for missing dependencies are not included: they are not stored yet.
    */
   readonly clocks: ReadonlyMap<number, number>
-}
-
-/**
- * Merges updates into one (`Y.mergeUpdates`); `undefined` when one of them does not decode, so
- * the caller can apply them one by one and find the culprit.
- */
-export function mergeUpdates(updates: Uint8Array[]): Uint8Array | undefined {
-  try {
-    return Y.mergeUpdates(updates)
-  } catch {
-    return undefined
-  }
 }
 
 /**
@@ -140,6 +128,48 @@ export class ServerDocument {
    * waiting for missing dependencies (that data is dropped; what was integrated stays).
    */
   applyUpdate(update: Uint8Array, origin: DocumentPeer): AppliedUpdate {
+    const { applied, error } = this.applyUpdates([update], origin)
+    if (error !== undefined) throw error
+    return applied
+  }
+
+  /**
+   * Applies updates received together from `origin`, in order, in one Yjs transaction: one
+   * `update` event, so one stored row, one broadcast entry and one register pass for all of
+   * them instead of one each. Each update is still decoded and checked on its own, as by
+   * {@link ServerDocument.applyUpdate}: at the first one that fails, the ones before it stay
+   * applied, the rest are not applied, and `error` is its `PROTOCOL_ERROR`. `applied` covers
+   * the updates applied.
+   */
+  applyUpdates(updates: ReadonlyArray<Uint8Array>, origin: DocumentPeer): { applied: AppliedUpdate; error: KvsyncError | undefined } {
+    const ends = new Map<number, number>()
+    let error: KvsyncError | undefined
+    try {
+      // Y.applyUpdate inside a transaction joins it instead of starting its own; `local: false`
+      // as Y.applyUpdate's own transaction would be (remote changes).
+      Y.transact(
+        this.doc,
+        () => {
+          for (const update of updates) {
+            const meta = this.#applyOne(update, origin)
+            for (const [client, end] of meta.to) if (end > (ends.get(client) ?? 0)) ends.set(client, end)
+          }
+        },
+        origin,
+        false,
+      )
+    } catch (caught) {
+      error = isKvsyncError(caught) ? caught : new KvsyncError('PROTOCOL_ERROR', `malformed update for ${JSON.stringify(this.name)}`, { cause: caught })
+    }
+    const clocks = new Map<number, number>()
+    for (const [client, end] of ends) {
+      const clock = Math.min(end, Y.getState(this.doc.store, client))
+      if (clock > 0) clocks.set(client, clock)
+    }
+    return { applied: { durable: this.whenDurable(), clocks }, error }
+  }
+
+  #applyOne(update: Uint8Array, origin: DocumentPeer): { to: Map<number, number> } {
     let meta: { to: Map<number, number> }
     try {
       meta = Y.parseUpdateMeta(update)
@@ -154,12 +184,7 @@ export class ServerDocument {
       store.pendingDs = null
       throw new KvsyncError('PROTOCOL_ERROR', `${pendingBytes} bytes of updates of ${JSON.stringify(this.name)} wait for missing dependencies`)
     }
-    const clocks = new Map<number, number>()
-    for (const [client, end] of meta.to) {
-      const clock = Math.min(end, Y.getState(store, client))
-      if (clock > 0) clocks.set(client, clock)
-    }
-    return { durable: this.whenDurable(), clocks }
+    return meta
   }
 
   /** The document's state vector (client id → clock) right now. */

@@ -20,14 +20,21 @@ export interface MessageContext {
   announceKvsync(version: number): void
   /**
    * Applies an update from a client allowed to write, then acks it. May wait until the end of
-   * this turn to apply it together with the connection's next updates (one Yjs transaction),
-   * but always before the connection's next message of another kind is handled.
+   * this turn to apply it together with the connection's next updates (one Yjs transaction);
+   * the caller applies held updates before handing over a message of another kind (see
+   * {@link isWriteMessage}).
    */
   write(update: Uint8Array): void
-  /** Applies the updates {@link MessageContext.write} holds, so the next message sees them. */
-  applyWrites(): void
   /** A write was refused (never applied); the connection stays open. */
   refused(error: KvsyncError): void
+}
+
+/**
+ * Whether `data` is a sync step 2 or update message: the only kind {@link MessageContext.write}
+ * may hold back. Every message type and sync type is below 128, so each is one varUint byte.
+ */
+export function isWriteMessage(data: Uint8Array): boolean {
+  return data[0] === MessageType.sync && (data[1] === syncProtocol.messageYjsSyncStep2 || data[1] === syncProtocol.messageYjsUpdate)
 }
 
 /**
@@ -39,7 +46,7 @@ export interface MessageContext {
  * | type | payload | handling |
  * | --- | --- | --- |
  * | 0 sync | step 1: state vector | reply step 2 |
- * | 0 sync | step 2 / update: Yjs update | writers: apply (consecutive ones of a turn merged), persist, broadcast, ack. Readers: accepted only if it adds nothing, else refused with `FORBIDDEN` |
+ * | 0 sync | step 2 / update: Yjs update | writers: apply (those of one turn in one transaction), persist, broadcast, ack. Readers: accepted only if it adds nothing, else refused with `FORBIDDEN` |
  * | 1 awareness | awareness update | bounded in size and client ids; apply, broadcast to all (sender too) |
  * | 2 auth | — | ignored: clients never send it |
  * | 3 query awareness | — | reply with all awareness states |
@@ -49,7 +56,6 @@ export interface MessageContext {
 export function handleClientMessage(context: MessageContext, data: Uint8Array): void {
   const decoder = decoding.createDecoder(data)
   const type = decoding.readVarUint(decoder)
-  if (type !== MessageType.sync) context.applyWrites()
   switch (type) {
     case MessageType.sync:
       handleSync(context, decoder)
@@ -80,7 +86,6 @@ function handleSync(context: MessageContext, decoder: decoding.Decoder): void {
   const syncType = decoding.readVarUint(decoder)
   switch (syncType) {
     case syncProtocol.messageYjsSyncStep1: {
-      context.applyWrites()
       const stateVector = decoding.readVarUint8Array(decoder)
       let reply: Uint8Array
       try {

@@ -2,13 +2,12 @@ import type { WebSocket } from 'ws'
 import { CloseCodes, KvsyncError, encodeDurableAck, encodeErrorMessage, isKvsyncError } from '@kvsync/shared'
 import type { Access } from '../auth/access.js'
 import type { DocumentLease } from '../documents/registry.js'
-import { mergeUpdates } from '../documents/server-document.js'
-import type { AppliedUpdate, DocumentPeer, ServerDocument } from '../documents/server-document.js'
+import type { DocumentPeer, ServerDocument } from '../documents/server-document.js'
 import { TokenBucket } from '../limits/token-bucket.js'
 import { errorCode } from '../logger.js'
 import type { Logger } from '../logger.js'
 import type { ServerMetrics } from '../metrics/server-metrics.js'
-import { handleClientMessage } from '../protocol/handle-message.js'
+import { handleClientMessage, isWriteMessage } from '../protocol/handle-message.js'
 import type { MessageContext } from '../protocol/handle-message.js'
 import { awarenessMessage, syncStep1Message } from '../protocol/messages.js'
 import { closeCodeFor, explainsClose } from './close-reasons.js'
@@ -206,7 +205,6 @@ export class Connection implements DocumentPeer {
         // microtask runs right after it.
         if (this.#writes.length === 1) queueMicrotask(this.#applyWrites)
       },
-      applyWrites: this.#applyWrites,
       refused: (error) => {
         this.#metrics.errors.inc({ code: error.code })
         this.#logger.debug('refused a write', { doc: this.store, code: error.code })
@@ -259,6 +257,12 @@ export class Connection implements DocumentPeer {
   #handle(data: Uint8Array): void {
     const context = this.#context
     if (context === undefined) return
+    if (!isWriteMessage(data) && this.#writes.length > 0) {
+      // Everything else sees the updates that came before it; a malformed one closes us here,
+      // and the frames after it are dropped, as when each update was applied on arrival.
+      this.#applyWrites()
+      if (this.#closed) return
+    }
     try {
       handleClientMessage(context, data)
     } catch (error) {
@@ -268,40 +272,24 @@ export class Connection implements DocumentPeer {
   }
 
   /**
-   * Applies the updates this connection sent in this turn as one merged update: one Yjs
-   * transaction, one stored row and one broadcast instead of one each. If merging or applying
-   * the merged update fails, they are applied one by one (Yjs ignores what it already has), so
-   * the updates before a malformed one are kept, as if each had been applied on arrival.
+   * Applies the updates this connection sent in this turn in one Yjs transaction (one stored
+   * row, one broadcast entry, one ack) instead of one each. Each is still checked on its own:
+   * the ones before a malformed one stay applied, as when each was applied on arrival.
    */
   readonly #applyWrites = (): void => this.#applyWritesOr(true)
 
-  /** See #applyWrites; `failConnection` false drops a malformed update without closing. */
+  /** See #applyWrites; with `failConnection` false a malformed update is dropped silently. */
   #applyWritesOr(failConnection: boolean): void {
     const updates = this.#writes
     if (updates.length === 0) return
     this.#writes = []
     const document = this.#document
     if (document === undefined) return
-    if (updates.length > 1) {
-      const merged = mergeUpdates(updates)
-      if (merged !== undefined && this.#applyWrite(document, merged, false)) return
-    }
-    for (const update of updates) if (!this.#applyWrite(document, update, failConnection)) return
-  }
-
-  /** Applies one update and acks it; `false` when it failed (and `failConnection` closed us). */
-  #applyWrite(document: ServerDocument, update: Uint8Array, failConnection: boolean): boolean {
-    let applied: AppliedUpdate
-    try {
-      applied = document.applyUpdate(update, this)
-    } catch (error) {
-      if (failConnection) this.fail(isKvsyncError(error) ? error : new KvsyncError('PROTOCOL_ERROR', 'malformed update', { cause: error }))
-      return false
-    }
+    const { applied, error } = document.applyUpdates(updates, this)
     // An update that integrated nothing (an empty step 2) has nothing to acknowledge.
     if (applied.clocks.size > 0) this.#ackWhenDurable(applied.durable, applied.clocks)
     else applied.durable.catch(() => {})
-    return true
+    if (error !== undefined && failConnection) this.fail(error)
   }
 
   /** On hello: ack the document's whole state once it is durable, so the client can catch up. */
