@@ -113,7 +113,6 @@ export class KvRegister {
   private readonly onInvalidEntry: ((report: InvalidEntryReport) => void) | undefined
   private readonly listeners = new Set<(changes: KvChange[]) => void>()
   private readonly expiry: ExpiryTracker
-  private tail: Y.Item | null = null
   private destroyed = false
 
   constructor(doc: Y.Doc, options: KvRegisterOptions = {}) {
@@ -191,14 +190,14 @@ export class KvRegister {
     assertKey(key)
     const bytes = encodeValue(value, this.maxValueBytes)
     const expiresAt = resolveExpiresAt(options, this.now())
-    this.write({ key, tombstone: false, value: bytes, expiresAt })
+    this.write(key, bytes, expiresAt)
   }
 
   /** Deletes `key` (writes a tombstone, so a concurrent older write cannot bring it back). */
   delete(key: string): void {
     this.assertOpen()
     assertKey(key)
-    this.write({ key, tombstone: true, value: undefined, expiresAt: undefined })
+    this.write(key, undefined, undefined)
   }
 
   /**
@@ -209,7 +208,7 @@ export class KvRegister {
    */
   writeEncoded(key: string, value: Uint8Array | undefined, expiresAt: number | undefined): void {
     this.assertOpen()
-    this.write({ key, tombstone: value === undefined, value, expiresAt: value === undefined ? undefined : expiresAt })
+    this.write(key, value, expiresAt)
   }
 
   /**
@@ -250,7 +249,7 @@ export class KvRegister {
         appendToArray(
           this.array,
           encodeEntry({ key: entry.key, hlc: entry.hlc, tombstone: true, value: undefined, expiresAt: undefined }, this.doc.clientID),
-          this.tailHint(),
+          this.tail,
         )
         item.delete(transaction)
       }
@@ -293,23 +292,35 @@ export class KvRegister {
     if (this.destroyed) throw new KvsyncError('STORE_CLOSED', 'the store is closed')
   }
 
-  private tailHint(): { get: () => Y.Item | null; set: (item: Y.Item) => void } {
-    return { get: () => this.tail, set: (item) => (this.tail = item) }
+  /** The last item appended, as appendToArray keeps it (one object, not one per append). */
+  private readonly tail = {
+    item: null as Y.Item | null,
+    get: (): Y.Item | null => this.tail.item,
+    set: (item: Y.Item): void => {
+      this.tail.item = item
+    },
   }
 
-  private write(fields: Omit<KvEntry, 'hlc'>): void {
-    this.doc.transact((transaction) => {
-      // Yjs may pick a new client id if it detects a clash; keep the HLC node in step with it.
-      this.clock.node = this.doc.clientID
-      const hlc = this.clock.tick()
-      const previous = this.pendingLocal.get(fields.key) ?? this.slots.get(fields.key)?.item
-      const entry: KvEntry = { ...fields, hlc }
-      const item = appendToArray(this.array, encodeEntry(entry, this.doc.clientID), this.tailHint())
-      this.written.set(item, entry)
-      // Delete the superseded entry in the same transaction: one update, no repair round.
-      if (previous !== undefined && !previous.deleted) previous.delete(transaction)
-      this.pendingLocal.set(fields.key, item)
-    }, KvOrigins.local)
+  private write(key: string, value: Uint8Array | undefined, expiresAt: number | undefined): void {
+    // Inside a transaction already (a batch), join it directly: this runs once per key written.
+    const current = this.doc._transaction
+    if (current !== null) this.writeIn(current, key, value, expiresAt)
+    else this.doc.transact((transaction) => this.writeIn(transaction, key, value, expiresAt), KvOrigins.local)
+  }
+
+  /** Appends the entry of a write (a tombstone when `value` is `undefined`) within `transaction`. */
+  private writeIn(transaction: Y.Transaction, key: string, value: Uint8Array | undefined, expiresAt: number | undefined): void {
+    // Yjs may pick a new client id if it detects a clash; keep the HLC node in step with it.
+    this.clock.node = this.doc.clientID
+    const hlc = this.clock.tick()
+    const previous = this.pendingLocal.get(key) ?? this.slots.get(key)?.item
+    const tombstone = value === undefined
+    const entry: KvEntry = { key, hlc, tombstone, expiresAt: tombstone ? undefined : expiresAt, value }
+    const item = appendToArray(this.array, encodeEntry(entry, this.doc.clientID), this.tail)
+    this.written.set(item, entry)
+    // Delete the superseded entry in the same transaction: one update, no repair round.
+    if (previous !== undefined && !previous.deleted) previous.delete(transaction)
+    this.pendingLocal.set(key, item)
   }
 
   private readonly onAfterTransaction = (transaction: Y.Transaction): void => {
