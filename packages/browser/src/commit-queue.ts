@@ -1,4 +1,4 @@
-import { KvsyncError } from '@kvsync/shared'
+import { KvsyncError, type KvEntry } from '@kvsync/shared'
 import type { LocalPersistence, MaterializedRows } from './storage/types.js'
 
 const INITIAL_RETRY_MS = 1_000
@@ -40,6 +40,8 @@ export interface CommitQueueOptions {
   takeRows?: (limit: number) => MaterializedRows | undefined
   /** Rows of every key (rebuilding the view after a failed commit lost some). */
   allRows?: () => MaterializedRows
+  /** The same as `allRows`, as entries (see CompactPlan.allEntries). */
+  allEntries?: () => Iterable<readonly [string, KvEntry]>
   /** Merges stored updates another tab committed into the document (see CompactPlan.absorb). */
   absorb?: (updates: Uint8Array[]) => void
   /**
@@ -179,8 +181,8 @@ export class CommitQueue {
   }
 
   private compactNow(): Promise<number | undefined> {
-    const { snapshot, absorb, allRows } = this.options
-    return this.options.persistence.compact({ snapshot, absorb, allRows })
+    const { snapshot, absorb, allRows, allEntries } = this.options
+    return this.options.persistence.compact({ snapshot, absorb, allRows, allEntries })
   }
 
   private async compact(): Promise<void> {

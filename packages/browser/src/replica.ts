@@ -1,4 +1,4 @@
-import { KV_ARRAY_NAME, KvRegister, KvsyncError, forEachAddedItem, type KvChange, type KvValue } from '@kvsync/shared'
+import { KV_ARRAY_NAME, KvRegister, KvsyncError, forEachAddedItem, type KvChange, type KvEntry, type KvValue } from '@kvsync/shared'
 import * as Y from 'yjs'
 import { MaterializedView, encodeRow, type StoredView } from './storage/materialized.js'
 import type { MaterializedRows } from './storage/types.js'
@@ -155,6 +155,13 @@ export class Replica {
     // Keys with an entry are those of the register's index; visible or not, the row is kept.
     for (const [key, entry] of register.winners()) rows.set(key, encodeRow(entry))
     return rows
+  }
+
+  /** Every key's winning entry (rebuilding the view; like {@link allRows}, without encoding rows). */
+  allEntries(): Array<[string, KvEntry]> {
+    const register = this.load()
+    this.dirty.clear()
+    return Array.from(register.winners())
   }
 
   /** The register (loading the document), for writes. */

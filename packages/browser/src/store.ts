@@ -111,6 +111,7 @@ export class Store {
       snapshot: () => this.replica.snapshot(),
       takeRows: this.persistence.materializes ? (limit) => this.replica.takeRows(limit) : undefined,
       allRows: this.persistence.materializes ? () => this.replica.allRows() : undefined,
+      allEntries: this.persistence.materializes ? () => this.replica.allEntries() : undefined,
       absorb: (updates) => updates.forEach((update) => this.replica.apply(update, Origins.absorbed)),
       compactAfter: parts.compactAfter,
       beforeCommit: () => this.applyPending(),

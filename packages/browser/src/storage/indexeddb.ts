@@ -1,6 +1,6 @@
 import { KvsyncError } from '@kvsync/shared'
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb'
-import { PackedView, decodeRow, packRows, rowWins, type PackedRecord, type StoredView } from './materialized.js'
+import { PackedView, decodeRow, packEntries, packRows, rowWins, type PackedRecord, type StoredView } from './materialized.js'
 import type { CompactPlan, LoadedState, LocalPersistence, MaterializedRows } from './types.js'
 
 /**
@@ -226,17 +226,18 @@ export class IndexedDbPersistence implements LocalPersistence {
       const snapshot = plan.snapshot()
       void updates.clear()
       const id = updates.add(snapshot)
-      if (plan.allRows !== undefined) {
+      const view = plan.allEntries !== undefined ? packEntries(plan.allEntries()) : plan.allRows !== undefined ? packRows(plan.allRows()) : undefined
+      if (view !== undefined) {
         // The whole view, as of the snapshot, replaces the packed one and the rows since.
         void transaction.objectStore('kv').clear()
-        void transaction.objectStore('view').put(packRows(plan.allRows()), VIEW_KEY)
+        void transaction.objectStore('view').put(view, VIEW_KEY)
         void transaction.objectStore('meta').put(1, 'materialized')
       }
       const [snapshotId] = await Promise.all([id, transaction.done])
       this.known.clear()
       this.known.add(snapshotId)
       this.count = 1
-      if (plan.allRows !== undefined) this.rows = 0
+      if (view !== undefined) this.rows = 0
       return snapshotId
     } catch (error) {
       throw persistenceError(error, 'compacting')

@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { openStore } from '../open-store.js'
 import { IndexedDbPersistence, databaseName } from './indexeddb.js'
-import { PackedView, decodeRow, encodeRow, packRows, rowWins } from './materialized.js'
+import { PackedView, decodeRow, encodeRow, packEntries, packRows, rowWins } from './materialized.js'
 
 // fake-indexeddb stands in for the browser here; e2e/tests/browser-*.spec.ts prove it in Chromium.
 let counter = 0
@@ -241,6 +241,23 @@ describe('materialized view', () => {
     expect(PackedView.parse(damaged)).toBeUndefined()
     expect(PackedView.parse({ ...packRows(rows), rowEnds: new Uint32Array([1, 2, 3]) })).toBeUndefined()
     expect(PackedView.parse(new Uint8Array(4))).toBeUndefined()
+  })
+
+  it('packs entries into the same record as packing their rows', () => {
+    const entries: Array<[string, KvEntry]> = [
+      ['bé', entry('bé', 2, true)],
+      ['a', entry('a', 1)],
+      ['😀x', entry('😀x', 3)],
+      ['\uFFFF', { ...entry('\uFFFF', 2 ** 44), expiresAt: 2 ** 45, hlc: { wallMs: 2 ** 44, counter: 70_000, node: 0xffffffff } }],
+      ['a/b', { ...entry('a/b', 5), value: new Uint8Array(300).fill(9) }],
+      ['z', { ...entry('z', 6, true), hlc: { wallMs: 6, counter: 1, node: 0 } }],
+    ]
+    for (let i = 0; i < 200; i++) entries.push([`k${(i * 7919) % 200}-${i}`, entry(`k${(i * 7919) % 200}-${i}`, i)])
+    const fromRows = packRows(new Map(entries.map(([key, value]) => [key, encodeRow(value)])))
+    expect(packEntries(entries)).toEqual(fromRows)
+    expect(packEntries([])).toEqual(packRows(new Map()))
+    const packed = PackedView.parse(packEntries(entries))!
+    for (const [key, value] of entries) expect(decodeRow(packed.row(key))).toEqual(value)
   })
 
   it('keeps the greater row when two connections commit in the opposite order', async () => {

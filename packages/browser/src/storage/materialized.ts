@@ -1,4 +1,4 @@
-import { compareHlc, decodeEntry, entryHeadLength, decodeValue, encodeEntry, type KvEntry, type KvValue } from '@kvsync/shared'
+import { compareHlc, decodeEntry, entryHeadLength, entryLengthWithoutKey, decodeValue, encodeEntry, writeEntryWithoutKey, type KvEntry, type KvValue } from '@kvsync/shared'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import type { MaterializedRows } from './types.js'
@@ -90,6 +90,38 @@ export function packRows(rows: MaterializedRows): PackedRecord {
     at += ROW_HEAD + row.length - tails[index]!
   })
   return { version: 1, keys: keys.join(''), keyEnds, rows: packed, rowEnds }
+}
+
+/**
+ * Packs the winning entry of every key straight into a {@link PackedRecord}: the record
+ * `packRows` makes of their rows (`encodeRow`), without encoding each row first (at a bulk
+ * write's compaction this runs for every key of the store).
+ */
+export function packEntries(entries: Iterable<readonly [string, KvEntry]>): PackedRecord {
+  const sorted = Array.from(entries)
+  sorted.sort(byKey)
+  const keys = new Array<string>(sorted.length)
+  const keyEnds = new Uint32Array(sorted.length)
+  const rowEnds = new Uint32Array(sorted.length)
+  let keyEnd = 0
+  let rowEnd = 0
+  for (let index = 0; index < sorted.length; index++) {
+    const [key, entry] = sorted[index]!
+    keys[index] = key
+    keyEnd += key.length
+    rowEnd += entryLengthWithoutKey(entry, NO_WRITER)
+    keyEnds[index] = keyEnd
+    rowEnds[index] = rowEnd
+  }
+  const rows = new Uint8Array(rowEnd)
+  let at = 0
+  for (const [, entry] of sorted) at = writeEntryWithoutKey(rows, at, entry, NO_WRITER)
+  return { version: 1, keys: keys.join(''), keyEnds, rows, rowEnds }
+}
+
+/** Orders by key as `Array.prototype.sort` orders strings (UTF-16 code units). */
+function byKey(a: readonly [string, KvEntry], b: readonly [string, KvEntry]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0
 }
 
 /** A packed view (see {@link PackedRecord}), searched in place. */

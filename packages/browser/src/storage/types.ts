@@ -1,3 +1,4 @@
+import type { KvEntry } from '@kvsync/shared'
 import type { StoredView } from './materialized.js'
 
 /**
@@ -43,6 +44,11 @@ export interface CompactPlan {
    * the same moment. Required by a persistence that materializes.
    */
   allRows?: () => MaterializedRows
+  /**
+   * The same as `allRows`, as each key's winning entry rather than its encoded row: cheaper for
+   * a persistence that packs the view itself. When given, it is called instead of `allRows`.
+   */
+  allEntries?: () => Iterable<readonly [string, KvEntry]>
 }
 
 /**

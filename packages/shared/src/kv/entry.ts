@@ -45,36 +45,70 @@ const FLAG_NODE = 4
 export function encodeEntry(entry: KvEntry, writerClient: number): Uint8Array {
   // Written straight into one buffer of the exact size: this runs for every write (and every
   // materialized row), and a lib0 encoder costs two allocations and a copy per entry.
-  const { key, hlc } = entry
-  const storeNode = hlc.node !== writerClient
-  const hasExpiry = entry.expiresAt !== undefined
-  const value = entry.tombstone ? undefined : entry.value
+  const { key } = entry
   const keyBytes = utf8Length(key)
-  const length =
-    2 +
-    varUintLength(keyBytes) +
-    keyBytes +
-    varUintLength(hlc.wallMs) +
-    varUintLength(hlc.counter) +
-    (storeNode ? varUintLength(hlc.node) : 0) +
-    (hasExpiry ? varUintLength(entry.expiresAt!) : 0) +
-    (value?.length ?? 0)
-  const bytes = new Uint8Array(length)
-  bytes[0] = ENTRY_FORMAT_VERSION
-  bytes[1] = (entry.tombstone ? FLAG_TOMBSTONE : 0) | (hasExpiry ? FLAG_EXPIRY : 0) | (storeNode ? FLAG_NODE : 0)
+  const bytes = new Uint8Array(2 + varUintLength(keyBytes) + keyBytes + entryBodyLength(entry, writerClient))
+  writeEntryHead(bytes, 0, entry, writerClient)
   let at = writeVarUint(bytes, 2, keyBytes)
   if (keyBytes === key.length) {
     for (let index = 0; index < keyBytes; index++) bytes[at + index] = key.charCodeAt(index)
   } else {
     utf8.encodeInto(key, bytes.subarray(at, at + keyBytes))
   }
-  at += keyBytes
-  at = writeVarUint(bytes, at, hlc.wallMs)
-  at = writeVarUint(bytes, at, hlc.counter)
-  if (storeNode) at = writeVarUint(bytes, at, hlc.node)
-  if (hasExpiry) at = writeVarUint(bytes, at, entry.expiresAt!)
-  if (value !== undefined) bytes.set(value, at)
+  writeEntryBody(bytes, at + keyBytes, entry, writerClient)
   return bytes
+}
+
+/**
+ * Length of an entry's encoding without its key: version and flags, then everything after the
+ * key (see {@link writeEntryWithoutKey}).
+ */
+export function entryLengthWithoutKey(entry: KvEntry, writerClient: number): number {
+  return 2 + entryBodyLength(entry, writerClient)
+}
+
+/**
+ * Writes `encodeEntry(entry, writerClient)` without the key's varString (version and flags,
+ * then HLC, node, expiry and value) into `target` at `at`, and returns the position after it.
+ * For packing many entries whose keys are kept elsewhere into one buffer.
+ */
+export function writeEntryWithoutKey(target: Uint8Array, at: number, entry: KvEntry, writerClient: number): number {
+  writeEntryHead(target, at, entry, writerClient)
+  return writeEntryBody(target, at + 2, entry, writerClient)
+}
+
+/** Version and flags. */
+function writeEntryHead(target: Uint8Array, at: number, entry: KvEntry, writerClient: number): void {
+  target[at] = ENTRY_FORMAT_VERSION
+  target[at + 1] =
+    (entry.tombstone ? FLAG_TOMBSTONE : 0) | (entry.expiresAt !== undefined ? FLAG_EXPIRY : 0) | (entry.hlc.node !== writerClient ? FLAG_NODE : 0)
+}
+
+/** Bytes of the fields after the key. */
+function entryBodyLength(entry: KvEntry, writerClient: number): number {
+  const { hlc, expiresAt } = entry
+  return (
+    varUintLength(hlc.wallMs) +
+    varUintLength(hlc.counter) +
+    (hlc.node !== writerClient ? varUintLength(hlc.node) : 0) +
+    (expiresAt !== undefined ? varUintLength(expiresAt) : 0) +
+    (entry.tombstone ? 0 : (entry.value?.length ?? 0))
+  )
+}
+
+/** Writes the fields after the key at `at`; returns the position after them. */
+function writeEntryBody(target: Uint8Array, at: number, entry: KvEntry, writerClient: number): number {
+  const { hlc, expiresAt } = entry
+  at = writeVarUint(target, at, hlc.wallMs)
+  at = writeVarUint(target, at, hlc.counter)
+  if (hlc.node !== writerClient) at = writeVarUint(target, at, hlc.node)
+  if (expiresAt !== undefined) at = writeVarUint(target, at, expiresAt)
+  const value = entry.tombstone ? undefined : entry.value
+  if (value !== undefined) {
+    target.set(value, at)
+    at += value.length
+  }
+  return at
 }
 
 const utf8 = new TextEncoder()
