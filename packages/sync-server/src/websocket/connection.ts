@@ -276,7 +276,14 @@ export class Connection implements DocumentPeer {
    * row, one broadcast entry, one ack) instead of one each. Each is still checked on its own:
    * the ones before a malformed one stay applied, as when each was applied on arrival.
    */
-  readonly #applyWrites = (): void => this.#applyWritesOr(true)
+  readonly #applyWrites = (): void => {
+    try {
+      this.#applyWritesOr(true)
+    } catch (error) {
+      // Runs as a microtask, outside #handle's guard: nothing may escape to the process.
+      this.fail(isKvsyncError(error) ? error : new KvsyncError('SERVER_ERROR', 'applying updates failed', { cause: error }))
+    }
+  }
 
   /** See #applyWrites; with `failConnection` false a malformed update is dropped silently. */
   #applyWritesOr(failConnection: boolean): void {
