@@ -128,6 +128,8 @@ export function createSyncServer(options: SyncServerOptions = {}): SyncServer & 
   const notReady = (): string | undefined => {
     if (closing !== undefined) return 'shutting down'
     if (!http.listening) return 'not listening'
+    const failingSince = queue?.failingSince
+    if (failingSince !== undefined) return `storage failing since ${new Date(failingSince).toISOString()}: writes are kept in memory and retried, none is acknowledged`
     return undefined
   }
   const http = createServer(createRequestHandler({ logger, staticDir: config.staticDir, authenticator, metrics, notReady }))

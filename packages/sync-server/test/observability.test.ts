@@ -1,7 +1,8 @@
 import { request } from 'node:http'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { CloseCodes } from '@kvsync/shared'
-import { createLogger } from '../src/index.js'
+import type { DocStorage } from '@kvsync/shared'
+import { MemoryDocStorage, createLogger, silentLogger } from '../src/index.js'
 import { RawClient, startServer, updateFrame } from './helpers.js'
 
 const cleanups: Array<() => Promise<unknown>> = []
@@ -55,6 +56,35 @@ describe('metrics and probes', () => {
     const { port, teardown } = await startServer()
     cleanups.push(teardown)
     expect(await get(port, '/readyz')).toMatchObject({ status: 200 })
+  })
+
+  it('answers /readyz with 503 while storage writes fail, and 200 again once one succeeds', async () => {
+    const storage = new MemoryDocStorage()
+    let broken = false
+    const flaky: DocStorage = {
+      loadUpdates: (doc) => storage.loadUpdates(doc),
+      appendUpdate: (doc, update) => (broken ? Promise.reject(new Error('disk full')) : storage.appendUpdate(doc, update)),
+      compact: (doc, merged, count) => storage.compact(doc, merged, count),
+      listDocs: () => storage.listDocs(),
+      deleteDoc: (doc) => storage.deleteDoc(doc),
+    }
+    const { url, port, teardown } = await startServer({ storage: flaky, logger: silentLogger })
+    cleanups.push(teardown)
+    const a = new RawClient(`${url}/r/one`, { hello: true })
+    cleanups.push(() => a.close())
+    await vi.waitFor(() => expect(a.synced).toBe(true))
+    broken = true
+    a.map.set('k', 1)
+    await vi.waitFor(async () => {
+      const answer = await get(port, '/readyz')
+      expect(answer.status).toBe(503)
+      expect(JSON.parse(answer.body)).toMatchObject({ status: 'not ready', reason: expect.stringContaining('storage failing since') })
+    })
+    expect(a.allAcked).toBe(false)
+    broken = false
+    await vi.waitFor(async () => expect((await get(port, '/readyz')).status).toBe(200), { timeout: 15_000 })
+    await vi.waitFor(() => expect(a.allAcked).toBe(true))
+    expect((await storage.loadUpdates('r/one')).length).toBeGreaterThan(0)
   })
 })
 

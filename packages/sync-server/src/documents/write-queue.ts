@@ -72,6 +72,7 @@ export class WriteQueue {
   #retryTimer: NodeJS.Timeout | undefined
   #wakeRetry: (() => void) | undefined
   #lost = 0
+  #failingSince: number | undefined
   readonly #idleWaiters: Array<() => void> = []
 
   constructor(options: WriteQueueOptions) {
@@ -87,6 +88,15 @@ export class WriteQueue {
   /** Storage writes (batches and compactions) queued or running. */
   get pendingJobs(): number {
     return this.#jobs.length
+  }
+
+  /**
+   * When the write now being retried first failed (`Date.now()`), or `undefined` while storage
+   * works. Readiness probes report the server as not ready meanwhile: it keeps every update in
+   * memory but acknowledges none.
+   */
+  get failingSince(): number | undefined {
+    return this.#failingSince
   }
 
   /** Records how many updates storage held for `doc` when it was loaded. */
@@ -203,8 +213,10 @@ export class WriteQueue {
           this.#jobs.shift()
           settle(job, undefined)
           failures = 0
+          this.#failingSince = undefined
         } catch (error) {
           failures++
+          this.#failingSince ??= Date.now()
           this.#onFailed?.(error)
           this.#logFailure(job, error, failures)
           if (this.#closing) {

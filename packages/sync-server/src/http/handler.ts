@@ -14,7 +14,7 @@ export interface RequestHandlerOptions {
   readonly staticDir: string | undefined
   readonly authenticator: Authenticator
   readonly metrics: ServerMetrics
-  /** Why the server is not ready (storage closed, shutting down), or `undefined` when it is. */
+  /** Why the server is not ready (storage failing, shutting down), or `undefined` when it is. */
   readonly notReady: () => string | undefined
 }
 
@@ -22,7 +22,8 @@ export interface RequestHandlerOptions {
  * Plain HTTP beside the WebSocket endpoint on the same port:
  *
  * - `GET /healthz`: 200 while the process serves requests (liveness);
- * - `GET /readyz`: 200 when storage is open and the server is not shutting down, else 503;
+ * - `GET /readyz`: 200 when the server listens, storage writes succeed and it is not shutting
+ *   down, else 503 with the reason;
  * - `GET /metrics`: Prometheus text. With auth configured it needs `Authorization: Bearer` with
  *   a token whose claims say `kvsync: { metrics: true }` (401 without a valid token, 403 with
  *   one that lacks the claim);
