@@ -5,7 +5,7 @@
 //
 // Plain JavaScript on purpose: a Worker cannot load TypeScript, and this file has to run both
 // from src/ (tests resolve workspace packages to their sources) and from dist/ (tsc copies it
-// there, `allowJs`). It imports nothing from the workspace.
+// there, `allowJs`). It imports nothing from the workspace, only its sibling sqlite-schema.mjs.
 //
 // Protocol (one message at a time, handled in arrival order, so calls keep their order):
 //   request  { id, op, doc?, docs?, sizes?, bytes?, replacedCount? }
@@ -14,22 +14,12 @@
 // list, never cloned per update.
 import { parentPort, workerData } from 'node:worker_threads'
 import Database from 'better-sqlite3'
+import { SCHEMA } from './sqlite-schema.mjs'
 
 /** @typedef {{ id: number, op: string, doc?: string, docs?: string[], sizes?: number[], bytes?: ArrayBuffer, replacedCount?: number }} Request */
 
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort)
 const { path, synchronous } = /** @type {{ path: string, synchronous: 'full' | 'normal' }} */ (workerData)
-
-// `seq` orders the updates of one document. WITHOUT ROWID clusters rows by (doc, seq), so a
-// document's updates are read in one range scan. Equality on `doc` keeps `a` and `a/b` apart.
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS updates (
-  doc TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  data BLOB NOT NULL,
-  PRIMARY KEY (doc, seq)
-) WITHOUT ROWID;
-`
 
 /** @type {Database.Database | undefined} */
 let db

@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { KvsyncError } from '@kvsync/shared'
 import type { DocStorage, DocStorageEntry } from '@kvsync/shared'
+import { SCHEMA } from './sqlite-schema.mjs'
 
 /** Name of the database file inside the data directory. */
 export const SQLITE_FILE_NAME = 'kvsync.db'
@@ -249,15 +250,6 @@ export class SqliteDocStorage implements DocStorage {
   }
 }
 
-// Also created by the thread (sqlite-worker.mjs); kept in both so each can open a fresh file.
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS updates (
-  doc TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  data BLOB NOT NULL,
-  PRIMARY KEY (doc, seq)
-) WITHOUT ROWID;
-`
 
 function describeError(error: unknown): NonNullable<Reply['error']> {
   if (error instanceof Error) return { name: error.name, message: error.message, code: undefined, stack: error.stack }
