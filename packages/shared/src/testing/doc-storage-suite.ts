@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { isKvsyncError } from '../errors.js'
 import type { DocStorage } from '../storage.js'
+import { rejection } from './rejection.js'
 
 /** What a {@link runDocStorageSuite} setup function returns for one test. */
 export interface DocStorageFixture {
@@ -30,15 +31,6 @@ function hex(updates: ReadonlyArray<Uint8Array>): string[] {
     for (const byte of update) text += hexDigits[byte]
     return text
   })
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected the promise to reject')
 }
 
 /**

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { isKvsyncError } from '@kvsync/shared'
-import { runDocStorageSuite } from '@kvsync/shared/testing'
+import { rejection, runDocStorageSuite } from '@kvsync/shared/testing'
 import type { DocStorage } from '@kvsync/shared'
 import { SQLITE_FILE_NAME, SqliteDocStorage } from './sqlite.js'
 
@@ -40,15 +40,6 @@ async function openStorage(options: { workerUrl?: URL } = {}): Promise<{ storage
   const storage = new SqliteDocStorage({ dataDir, ...options })
   cleanups.push(() => storage.close())
   return { storage, dataDir }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected the promise to reject')
 }
 
 const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values)
