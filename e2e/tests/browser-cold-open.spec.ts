@@ -1,13 +1,15 @@
 // Cold open of a big store in real Chromium (issue 4, target from issue 7: first get ≤ 100 ms at
 // 100,000 keys). A fresh page opens a store that another page filled; the materialized view
 // answers while the document decodes in the background. The figures are attached to the test
-// (and printed); the assertion bounds are loose so that a slow CI machine does not flake.
+// (and printed), never asserted: timings are measured in bench/ (L3), not in tests. What is
+// asserted is that the answers are right before and after the document decoded; that reads
+// come from the view before it decodes is proven in packages/browser (materialized.test.ts).
 import { expect, test } from '../fixtures.js'
 import { openTab } from './browser-helpers.js'
 
 const KEYS = 100_000
 
-test('first get after a cold open of 100,000 keys comes from the materialized view', async ({ server, browser }, testInfo) => {
+test('first get after a cold open of 100,000 keys answers right, and its time is reported', async ({ server, browser }, testInfo) => {
   test.setTimeout(120_000)
   const pageErrors: string[] = []
   const context = await browser.newContext()
@@ -50,8 +52,6 @@ test('first get after a cold open of 100,000 keys comes from the materialized vi
   expect(figures.firstId).toBe(54_321)
   expect(figures.lastId).toBe(99_999)
   expect(figures.allKeys).toBe(KEYS)
-  expect(figures.firstGetMs).toBeLessThan(figures.loadedMs)
-  expect(figures.firstGetMs).toBeLessThan(1_000)
   await context.close()
   expect(pageErrors).toEqual([])
 })
