@@ -1,5 +1,6 @@
 import * as decoding from 'lib0/decoding'
 import { KvsyncError } from './errors.js'
+import { varUintLength, writeVarUint } from './varint.js'
 
 /**
  * A value kvsync can store: what JSON can hold, plus `Uint8Array` and `Date`, nested freely.
@@ -112,14 +113,7 @@ class ValueWriter {
 
   /** lib0 `writeVarUint` (capacity already ensured). */
   varUint(value: number): void {
-    const bytes = this.bytes
-    let at = this.pos
-    while (value > 0x7f) {
-      bytes[at++] = 0x80 | (value & 0x7f)
-      value = Math.floor(value / 128)
-    }
-    bytes[at++] = value
-    this.pos = at
+    this.pos = writeVarUint(this.bytes, this.pos, value)
   }
 
   /** lib0 `writeVarInt` of a safe integer that is not -0 (capacity already ensured). */
@@ -266,16 +260,6 @@ class ValueWriter {
 }
 
 const utf8 = new TextEncoder()
-
-/** Length of lib0's varUint encoding of a non-negative safe integer. */
-function varUintLength(value: number): number {
-  let length = 1
-  while (value > 0x7f) {
-    value = Math.floor(value / 128)
-    length++
-  }
-  return length
-}
 
 /**
  * A writer not in use, kept between calls. `undefined` while one is in use: a getter of the

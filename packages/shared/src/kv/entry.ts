@@ -1,5 +1,6 @@
 import * as decoding from 'lib0/decoding'
 import { compareHlc, type HlcTimestamp } from '../hlc.js'
+import { varUintLength, writeVarUint } from '../varint.js'
 
 /**
  * One write to one key, as stored in the document: an element of the root `Y.Array` named
@@ -139,26 +140,6 @@ function utf8Length(text: string): number {
     }
   }
   return length
-}
-
-/** Length of lib0's varUint encoding of a non-negative safe integer. */
-function varUintLength(value: number): number {
-  let length = 1
-  while (value > 0x7f) {
-    value = Math.floor(value / 128)
-    length++
-  }
-  return length
-}
-
-/** Writes `value` as lib0's varUint at `at`; returns the position after it. */
-function writeVarUint(bytes: Uint8Array, at: number, value: number): number {
-  while (value > 0x7f) {
-    bytes[at++] = 0x80 | (value & 0x7f)
-    value = Math.floor(value / 128)
-  }
-  bytes[at++] = value
-  return at
 }
 
 /**
