@@ -3,7 +3,10 @@
 // @y/websocket-server, HocuspocusProvider for Hocuspocus, a raw `ws` socket for the bare relay),
 // so servers are compared on equal clients; then kvsync's own client on the kvsync server.
 // The writer runs in one process, the readers in two others (half each); the server in a fourth.
-// Every update is one write of key "seq" (one update message).
+// Every update is one write of key "seq" (one update message with stock clients; kvsync's own
+// client sends the writes of one task as one update, so in the flood its 100 writes per turn
+// reach readers as one message holding the last value; readers count every seq up to the one
+// they see, so convergence is measured the same way).
 //  - flood: the writer issues N updates as fast as it can (100 per event-loop turn). Timed from
 //    the first send to the moment the last reader has applied the last update (readers apply in
 //    order, so that is convergence). Reported as N / that time, updates/s.

@@ -2,8 +2,11 @@
 // Writers: kvsync's own client against kvsync-server; each anchor's stock client against it
 // (y-websocket for @y/websocket-server, HocuspocusProvider for Hocuspocus, raw ws for the relay).
 // Writers run in two client processes (25 each); each server in its own process.
-//  - flood: each writer issues N writes as fast as it can (interleaved). Throughput = total writes
-//    / (first send → last write confirmed), updates/s; latency per write = send → confirmed.
+//  - flood: each writer issues N writes as fast as it can (interleaved, 10 rounds per event-loop
+//    turn). Throughput = total writes / (first write → last write confirmed), updates/s;
+//    latency per write = its `set` call → confirmed. Stock clients send one message per `set`;
+//    kvsync's client sends the writes of one task as one update (so 10 writes per message here),
+//    and each write is still counted and timed from its own `set` call.
 //  - paced: each writer writes at 100/s (5,000/s together) for a fixed count; latency p50/p99.
 // "Confirmed" differs by system, and that is the point of the caveat:
 //  - kvsync: the durable acknowledgement (protocol extension 102) arriving back at the writer: the
@@ -75,6 +78,9 @@ export async function run(ctx) {
                 const total = sends.length
                 const label = mode === 'flood' ? `flood ${floodPerWriter}/writer` : `paced 100/s/writer`
                 const echoMissing = results.reduce((s, r) => s + r.missing, 0)
+                const expected = writersTotal * (mode === 'flood' ? floodPerWriter : pacedPerWriter)
+                // A figure over writes the hooks did not see would be a wrong figure: fail instead.
+                if (total !== expected) throw new Error(`${system} ${topology} ${mode}: ${total} of ${expected} writes seen leaving the writers`)
                 if (echoMissing > 0) ctx.note(`${system} ${topology} ${mode}: ${echoMissing} of ${total} writes never echoed`)
                 if (system === 'kvsync') {
                   const acks = results.flatMap((r) => r.acks)

@@ -1,7 +1,10 @@
 // S2 client process: hosts writers. Each write is one `set` of a key in the writer's own
-// namespace (one update message). The socket hooks note, per write, the send time and the
-// update's (client, end clock) — read from the frame the client sends — and the first time the
-// server's broadcast of that update came back to the writer (the in-memory echo).
+// namespace. The stock clients send one update message per `set`, at once; kvsync's client
+// sends the writes of one task as one update message at the end of the task. So a write's
+// time is taken when `set` is called, and the next update frame the client sends carries it:
+// the socket hooks read that frame's (client, end clock) and note, per write, the first time
+// the server's broadcast of it came back to the writer (the in-memory echo) and, for kvsync,
+// the durable ack covering it.
 import { MessageType, readDurableAck } from '@kvsync/shared'
 import * as decoding from 'lib0/decoding'
 import WebSocket from 'ws'
@@ -11,7 +14,7 @@ import { now } from '../lib/clock.mjs'
 let writers = []
 
 function makeWriter(index) {
-  return { index, pending: new Map(), sends: [], echoes: [], acks: [], ackedTo: new Map(), kvsync: false, written: 0, echoed: 0, writing: false, client: undefined }
+  return { index, pending: new Map(), sends: [], echoes: [], acks: [], ackedTo: new Map(), kvsync: false, written: 0, echoed: 0, unsent: [], client: undefined }
 }
 
 /**
@@ -89,27 +92,26 @@ export async function openWriters({ kind, url, stores, firstIndex }) {
             if (to !== undefined && to.size > 0) noteEcho(writer, to)
           },
           beforeSend: (data) => {
-            if (!writer.writing) return
+            // Frames sent while no write waits (sync replies) are not writes.
+            if (writer.unsent.length === 0) return
             const to = safeParse(parse, data)
-            if (to === undefined) return
-            const t = now()
+            if (to === undefined || to.size === 0) return
             for (const [clientId, clock] of to) {
-              writer.sends.push([clientId, clock, t])
               const queue = writer.pending.get(clientId) ?? []
-              queue.push([clock, t])
+              for (const t of writer.unsent) {
+                writer.sends.push([clientId, clock, t])
+                queue.push([clock, t])
+              }
               writer.pending.set(clientId, queue)
             }
+            writer.unsent = []
           },
         })
         await client.whenSynced()
         writer.client = {
           write(seq) {
-            writer.writing = true
-            try {
-              client.set(`w${writer.index}/k${seq % 10}`, seq)
-            } finally {
-              writer.writing = false
-            }
+            writer.unsent.push(now())
+            client.set(`w${writer.index}/k${seq % 10}`, seq)
           },
           close: () => client.close(),
         }
