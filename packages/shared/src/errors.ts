@@ -11,6 +11,7 @@ export type KvsyncErrorCode =
   | 'STORE_CLOSED'
   | 'QUOTA_EXCEEDED'
   | 'PERSISTENCE_FAILED'
+  | 'STORE_LOCKED'
   | 'UNSUPPORTED_FORMAT'
   | 'CORRUPT_DATA'
   | 'UNAUTHORIZED'
@@ -34,6 +35,7 @@ const errorCodes: ReadonlySet<string> = new Set<KvsyncErrorCode>([
   'STORE_CLOSED',
   'QUOTA_EXCEEDED',
   'PERSISTENCE_FAILED',
+  'STORE_LOCKED',
   'UNSUPPORTED_FORMAT',
   'CORRUPT_DATA',
   'UNAUTHORIZED',

@@ -106,7 +106,7 @@ describe('FilePersistence', () => {
   it('refuses a second opener while the first holds the lock', async () => {
     const path = await tempFile()
     const first = await FilePersistence.open(path)
-    await expect(FilePersistence.open(path)).rejects.toMatchObject({ code: 'PERSISTENCE_FAILED', message: expect.stringContaining('in use') })
+    await expect(FilePersistence.open(path)).rejects.toMatchObject({ code: 'STORE_LOCKED', message: expect.stringContaining('in use') })
     await first.close()
     const second = await FilePersistence.open(path)
     await second.close()
@@ -121,7 +121,7 @@ describe('FilePersistence', () => {
       await exited
     })
     await writeFile(`${path}.lock`, String(other.pid))
-    await expect(FilePersistence.open(path)).rejects.toMatchObject({ message: expect.stringContaining(`process ${other.pid}`) })
+    await expect(FilePersistence.open(path)).rejects.toMatchObject({ code: 'STORE_LOCKED', message: expect.stringContaining(`process ${other.pid}`) })
     other.kill()
     await exited
     const persistence = await FilePersistence.open(path)

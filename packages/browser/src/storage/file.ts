@@ -96,7 +96,7 @@ async function acquireLock(lockPath: string, path: string): Promise<void> {
     }
     const owner = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10)
     if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) {
-      throw new KvsyncError('PERSISTENCE_FAILED', `${path} is in use by process ${owner} (lock file ${lockPath}); one process at a time may open a store file`)
+      throw new KvsyncError('STORE_LOCKED', `${path} is in use by process ${owner} (lock file ${lockPath}); one process at a time may open a store file`)
     }
     // The owner died without closing: its lock is stale.
     await rm(lockPath, { force: true })
