@@ -64,14 +64,20 @@ async function fakeServer(): Promise<FakeServer> {
   return server
 }
 
+/** Two tabs of a new store on a new fake server, opened in turn: the first leads. */
+async function leaderAndFollower(): Promise<{ server: FakeServer; leader: Store; follower: Store }> {
+  const server = await fakeServer()
+  const name = `tabs/unit-${counter++}`
+  const leader = await tab(name, server)
+  await leader.whenSynced()
+  const follower = await tab(name, server)
+  await follower.whenSynced()
+  return { server, leader, follower }
+}
+
 describe('tabs of one origin (in-process stand-ins)', () => {
   it('share one connection; a follower’s writes reach the server and its whenSaved resolves from relayed acks', async () => {
-    const server = await fakeServer()
-    const name = `tabs/unit-${counter++}`
-    const leader = await tab(name, server)
-    await leader.whenSynced()
-    const follower = await tab(name, server)
-    await follower.whenSynced()
+    const { server, leader, follower } = await leaderAndFollower()
     expect(server.connections).toBe(1)
 
     await follower.set('from-follower', 1)
@@ -85,12 +91,7 @@ describe('tabs of one origin (in-process stand-ins)', () => {
   })
 
   it('hands the connection to the follower when the leader closes', async () => {
-    const server = await fakeServer()
-    const name = `tabs/unit-${counter++}`
-    const leader = await tab(name, server)
-    await leader.whenSynced()
-    const follower = await tab(name, server)
-    await follower.whenSynced()
+    const { server, leader, follower } = await leaderAndFollower()
     await leader.close()
     await vi.waitFor(() => expect(server.connections).toBe(1))
     await follower.set('after', true)

@@ -584,17 +584,26 @@ function cluster(count: number, offsets: number[] = []) {
 describe('tombstone retention across long partitions', () => {
   const RETENTION = 7 * 24 * HOUR
 
-  it('does not resurrect a deleted key when a replica partitioned for less than the retention reconnects', () => {
+  /**
+   * Three replicas agree on k; then b, offline, overwrites k, and a deletes k a little later
+   * (greater HLC), which c receives. b stays partitioned.
+   */
+  function partitionedDelete() {
     const { clock, replicas, docs } = cluster(3)
     const [a, b, c] = replicas as [ReturnType<typeof makeReplica>, ReturnType<typeof makeReplica>, ReturnType<typeof makeReplica>]
     a.kv.set('k', 'v0')
     syncAll(docs)
-    // b goes offline and overwrites k; a deletes k a little later (greater HLC), c follows a.
     clock.time += 1_000
     b.kv.set('k', 'offline-older')
+    const offlineHlc = b.kv.entry('k')!.hlc
     clock.time += 1_000
     a.kv.delete('k')
     syncPair(a.doc, c.doc)
+    return { clock, replicas, docs, a, c, offlineHlc }
+  }
+
+  it('does not resurrect a deleted key when a replica partitioned for less than the retention reconnects', () => {
+    const { clock, replicas, docs, a, c } = partitionedDelete()
     const tombstoneHlc = a.kv.entry('k')!.hlc
     // The partition lasts just under the retention; purging now keeps the fresh tombstone.
     clock.time += RETENTION - 2 * 60_000
@@ -617,16 +626,7 @@ describe('tombstone retention across long partitions', () => {
   })
 
   it('resurrects the older write when the partition outlasts the retention (documented limit: retention must exceed the longest partition)', () => {
-    const { clock, replicas, docs } = cluster(3)
-    const [a, b, c] = replicas as [ReturnType<typeof makeReplica>, ReturnType<typeof makeReplica>, ReturnType<typeof makeReplica>]
-    a.kv.set('k', 'v0')
-    syncAll(docs)
-    clock.time += 1_000
-    b.kv.set('k', 'offline-older')
-    const offlineHlc = b.kv.entry('k')!.hlc
-    clock.time += 1_000
-    a.kv.delete('k')
-    syncPair(a.doc, c.doc)
+    const { clock, replicas, docs, a, c, offlineHlc } = partitionedDelete()
     // The partition outlasts the retention: the tombstone is purged on a and c ...
     clock.time += RETENTION + 60_000
     expect(a.kv.purgeTombstones(RETENTION)).toBe(1)
