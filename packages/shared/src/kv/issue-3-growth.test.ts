@@ -40,6 +40,20 @@ function rebuiltFrom(doc: Y.Doc): KvRegister {
   return new KvRegister(fresh)
 }
 
+/**
+ * After ROUNDS rewrites of the KEYS keys of `doc`: reports the growth, checks it stays within 2×
+ * the first write, and that a replica rebuilt from the bytes holds every key with the last
+ * round's value (`sampleKey` checked).
+ */
+function expectBoundedRewrites(label: string, doc: Y.Doc, afterFirst: number, sampleKey: number): void {
+  const afterRewrites = size(doc)
+  console.log(`growth (${label}): after first write ${afterFirst} B, after ${ROUNDS} rewrites ${afterRewrites} B (${(afterRewrites / afterFirst).toFixed(3)}x)`)
+  expect(afterRewrites).toBeLessThanOrEqual(2 * afterFirst)
+  const rebuilt = rebuiltFrom(doc)
+  expect(rebuilt.size).toBe(KEYS)
+  expect(rebuilt.get(`key-${sampleKey}`)).toEqual({ n: sampleKey, round: ROUNDS })
+}
+
 describe('issue 3: bounded growth under rewrites', () => {
   it('stays within 2x the first write when 1,000 keys are rewritten 100 times in batches', { timeout: 120_000 }, () => {
     let time = 1_000_000
@@ -53,12 +67,7 @@ describe('issue 3: bounded growth under rewrites', () => {
         for (let i = 0; i < KEYS; i++) kv.set(`key-${i}`, { n: i, round })
       })
     }
-    const afterRewrites = size(doc)
-    console.log(`growth (one transact per round): after first write ${afterFirst} B, after ${ROUNDS} rewrites ${afterRewrites} B (${(afterRewrites / afterFirst).toFixed(3)}x)`)
-    expect(afterRewrites).toBeLessThanOrEqual(2 * afterFirst)
-    const rebuilt = rebuiltFrom(doc)
-    expect(rebuilt.size).toBe(KEYS)
-    expect(rebuilt.get('key-7')).toEqual({ n: 7, round: ROUNDS })
+    expectBoundedRewrites('one transact per round', doc, afterFirst, 7)
   })
 
   it('stays within 2x the first write when 1,000 keys are rewritten 100 times as single sets in random order', { timeout: 120_000 }, () => {
@@ -70,12 +79,7 @@ describe('issue 3: bounded growth under rewrites', () => {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const i of shuffled(keys, round + 1)) kv.set(`key-${i}`, { n: i, round })
     }
-    const afterRewrites = size(doc)
-    console.log(`growth (single sets, random order): after first write ${afterFirst} B, after ${ROUNDS} rewrites ${afterRewrites} B (${(afterRewrites / afterFirst).toFixed(3)}x)`)
-    expect(afterRewrites).toBeLessThanOrEqual(2 * afterFirst)
-    const rebuilt = rebuiltFrom(doc)
-    expect(rebuilt.size).toBe(KEYS)
-    expect(rebuilt.get('key-999')).toEqual({ n: 999, round: ROUNDS })
+    expectBoundedRewrites('single sets, random order', doc, afterFirst, 999)
   })
 
   it('stays within 2x the first synced write when 3 replicas rewrite the same 1,000 keys concurrently and sync', { timeout: 120_000 }, () => {
