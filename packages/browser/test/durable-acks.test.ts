@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import WebSocket from 'ws'
 import { openStore, type OpenStoreOptions, type Store } from '../src/index.js'
 import { startFakeServer } from './fake-ack-server.js'
+import { openNodeStore } from './node-store.js'
 
 const cleanups: Array<() => Promise<void> | void> = []
 afterEach(async () => {
@@ -14,15 +15,8 @@ async function fakeServer() {
   return server
 }
 
-async function client(url: string | undefined): Promise<Store> {
-  const store = await openStore('acks/store', {
-    ...(url === undefined ? {} : { url }),
-    persistence: 'memory',
-    WebSocket: WebSocket as unknown as OpenStoreOptions['WebSocket'],
-    backoff: { initialMs: 10, maxMs: 50 },
-  })
-  cleanups.push(() => store.close())
-  return store
+function client(url: string | undefined): Promise<Store> {
+  return openNodeStore('acks/store', { ...(url === undefined ? {} : { url }), backoff: { initialMs: 10, maxMs: 50 } }, cleanups)
 }
 
 describe('durable acknowledgements (client side)', () => {

@@ -1,8 +1,8 @@
 import 'fake-indexeddb/auto'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import WebSocket from 'ws'
-import { openStore, type OpenStoreOptions, type Store } from '../src/index.js'
+import type { Store } from '../src/index.js'
 import { startFakeServer, type FakeServer } from './fake-ack-server.js'
+import { openNodeStore } from './node-store.js'
 
 // Two Store instances in one process stand in for two tabs: Node's BroadcastChannel delivers
 // between instances of one process, fake-indexeddb is the shared database, and a small
@@ -47,15 +47,8 @@ afterEach(async () => {
   Reflect.deleteProperty(globalThis, 'navigator')
 })
 
-async function tab(name: string, server: FakeServer | undefined): Promise<Store> {
-  const store = await openStore(name, {
-    persistence: 'indexeddb',
-    ...(server === undefined ? {} : { url: server.url }),
-    WebSocket: WebSocket as unknown as OpenStoreOptions['WebSocket'],
-    backoff: { initialMs: 10, maxMs: 50 },
-  })
-  cleanups.push(() => store.close())
-  return store
+function tab(name: string, server: FakeServer | undefined): Promise<Store> {
+  return openNodeStore(name, { persistence: 'indexeddb', ...(server === undefined ? {} : { url: server.url }), backoff: { initialMs: 10, maxMs: 50 } }, cleanups)
 }
 
 async function fakeServer(): Promise<FakeServer> {

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import WebSocket from 'ws'
 import { openStore, type OpenStoreOptions, type Store } from '../src/index.js'
 import { FilePersistence } from '../src/node.js'
+import { openNodeStore } from './node-store.js'
 
 // Durable acks end to end against the real createSyncServer (SQLite storage): whenSaved
 // resolves only after the server acked, and what it acked survives a server restart.
@@ -20,15 +21,8 @@ async function startServer(dataDir: string, port = 0) {
   return { server, url: address.url, port: address.port }
 }
 
-async function client(name: string, url: string): Promise<Store> {
-  const store = await openStore(name, {
-    url,
-    persistence: 'memory',
-    WebSocket: WebSocket as unknown as OpenStoreOptions['WebSocket'],
-    backoff: { initialMs: 20, maxMs: 200 },
-  })
-  cleanups.push(() => store.close())
-  return store
+function client(name: string, url: string): Promise<Store> {
+  return openNodeStore(name, { url, backoff: { initialMs: 20, maxMs: 200 } }, cleanups)
 }
 
 describe('durable acks from the real server', () => {

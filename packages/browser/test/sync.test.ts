@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import WebSocket from 'ws'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
-import { openStore, type OpenStoreOptions, type Store } from '../src/index.js'
+import type { OpenStoreOptions, Store } from '../src/index.js'
+import { openNodeStore } from './node-store.js'
 
 // Real server on loopback, real WebSockets (ws), memory persistence on the clients.
 const cleanups: Array<() => Promise<void> | void> = []
@@ -22,16 +23,8 @@ async function server(dataDir?: string, port = 0, sweepIntervalMs?: number): Pro
   return { server: instance, url: address.url, port: address.port }
 }
 
-async function client(name: string, url: string, extra: OpenStoreOptions = {}): Promise<Store> {
-  const store = await openStore(name, {
-    url,
-    persistence: 'memory',
-    WebSocket: WebSocket as unknown as OpenStoreOptions['WebSocket'],
-    backoff: { initialMs: 20, maxMs: 200 },
-    ...extra,
-  })
-  cleanups.push(() => store.close())
-  return store
+function client(name: string, url: string, extra: OpenStoreOptions = {}): Promise<Store> {
+  return openNodeStore(name, { url, backoff: { initialMs: 20, maxMs: 200 }, ...extra }, cleanups)
 }
 
 describe('sync through the server', () => {
