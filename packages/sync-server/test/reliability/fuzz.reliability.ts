@@ -1,13 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import * as encoding from 'lib0/encoding'
 import { WebSocket } from 'ws'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import * as syncProtocol from 'y-protocols/sync'
 import * as Y from 'yjs'
 import { KvRegister, MessageType, PROTOCOL_VERSION, encodeHello } from '@kvsync/shared'
-import { RawClient, tempDir, updateFrame } from '../helpers.js'
-import { buildCli, prng, startServerProcess } from './harness.js'
-import type { ServerProcess } from './harness.js'
+import { RawClient, updateFrame } from '../helpers.js'
+import { cliServerFixture, prng } from './harness.js'
 
 // Hostile input: fuzzers send random frames and mutations of valid sync, awareness and hello
 // frames, pipelined over a few connections that reconnect whenever the server closes them. The
@@ -21,17 +20,7 @@ const seed = Number(process.env['KVSYNC_FUZZ_SEED'] ?? Date.now() % 1_000_000)
 const fuzzers = 4
 const RSS_LIMIT_BYTES = 400 * 1024 * 1024
 
-let dir: { value: string; teardown: () => Promise<void> }
-let server: ServerProcess | undefined
-beforeAll(async () => {
-  await buildCli()
-  dir = await tempDir('kvsync-fuzz-')
-}, 120_000)
-afterAll(async () => {
-  server?.kill('SIGKILL')
-  await server?.exited
-  await dir?.teardown()
-})
+const cli = cliServerFixture('kvsync-fuzz-')
 
 /** Valid frames of every kind the protocol has, as mutation seeds. */
 function seedFrames(random: () => number): Uint8Array[] {
@@ -133,8 +122,7 @@ async function fuzz(url: string, random: () => number, seeds: Uint8Array[], stop
 
 describe('fuzzing the WebSocket endpoint', () => {
   it(`survives ${frameTarget} hostile frames while other stores keep syncing (seed ${seed})`, async () => {
-    server = await startServerProcess(['--data', dir.value, '--message-rate', '1000000', '--message-burst', '1000000', '--log-level', 'error', '--max-message-bytes', '65536'])
-    const running = server
+    const running = await cli.start(['--message-rate', '1000000', '--message-burst', '1000000', '--log-level', 'error', '--max-message-bytes', '65536'])
     const random = prng(seed)
     const seeds = seedFrames(random)
     const writer = new RawClient(`${running.url}/calm/store`)

@@ -5,9 +5,10 @@ import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { afterAll, beforeAll } from 'vitest'
 import * as Y from 'yjs'
 import { KvRegister } from '@kvsync/shared'
-import { RawClient } from '../helpers.js'
+import { RawClient, tempDir } from '../helpers.js'
 
 // Shared by the reliability tests: the real `kvsync-server` process, and kvsync-like clients
 // (hello + the shared KvRegister) that record which writes the server acknowledged.
@@ -66,6 +67,40 @@ export async function startServerProcess(args: string[]): Promise<ServerProcess>
       return Number(match?.[1] ?? Number.NaN) * 1024
     },
     metrics: async () => parseMetrics(await (await fetch(`${httpUrl}/metrics`)).text()),
+  }
+}
+
+/**
+ * Per-file setup of the reliability tests: before them, the CLI is built and a temporary data
+ * directory made; after them, every server started through `start` that still runs is killed
+ * (SIGKILL, also when a test failed half-way) and the directory removed.
+ */
+export function cliServerFixture(prefix: string): { dataDir(): string; start(args: string[]): Promise<ServerProcess> } {
+  let dir: { value: string; teardown: () => Promise<void> } | undefined
+  const started: ServerProcess[] = []
+  beforeAll(async () => {
+    await buildCli()
+    dir = await tempDir(prefix)
+  }, 120_000)
+  afterAll(async () => {
+    for (const server of started.splice(0)) {
+      server.kill('SIGKILL')
+      await server.exited
+    }
+    await dir?.teardown()
+  })
+  const dataDir = (): string => {
+    if (dir === undefined) throw new Error('the data directory exists once the tests run')
+    return dir.value
+  }
+  return {
+    dataDir,
+    /** Starts the CLI on the data directory with `args`. */
+    async start(args) {
+      const server = await startServerProcess(['--data', dataDir(), ...args])
+      started.push(server)
+      return server
+    },
   }
 }
 

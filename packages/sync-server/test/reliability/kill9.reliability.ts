@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { KvRegister } from '@kvsync/shared'
-import { RawClient, tempDir } from '../helpers.js'
-import { TrackingClient, buildCli, prng, startServerProcess } from './harness.js'
+import { RawClient } from '../helpers.js'
+import { TrackingClient, cliServerFixture, prng } from './harness.js'
 import type { ServerProcess, TrackedWrite } from './harness.js'
 
 // kill -9 during a write storm loses nothing acknowledged. Each cycle starts the real CLI on the
@@ -16,12 +16,7 @@ const seed = Number(process.env['KVSYNC_CRASH_SEED'] ?? Date.now() % 1_000_000)
 const stores = ['crash/a', 'crash/b']
 const writersPerStore = 2
 
-let dir: { value: string; teardown: () => Promise<void> }
-beforeAll(async () => {
-  await buildCli()
-  dir = await tempDir('kvsync-crash-')
-}, 120_000)
-afterAll(async () => dir?.teardown())
+const cli = cliServerFixture('kvsync-crash-')
 
 async function readStore(server: ServerProcess, store: string): Promise<KvRegister> {
   const reader = new RawClient(`${server.url}/${store}`)
@@ -36,9 +31,9 @@ describe('kill -9 during a write storm', () => {
     const random = prng(seed)
     const acknowledged: TrackedWrite[] = []
     let totalWrites = 0
-    const args = ['--data', dir.value, '--message-rate', '1000000', '--message-burst', '1000000', '--log-level', 'error']
+    const args = ['--message-rate', '1000000', '--message-burst', '1000000', '--log-level', 'error']
     for (let cycle = 0; cycle < cycles; cycle++) {
-      const server = await startServerProcess(args)
+      const server = await cli.start(args)
       // Everything acknowledged in earlier cycles survived the kill before this start.
       for (const store of stores) {
         const register = await readStore(server, store)
@@ -77,7 +72,7 @@ describe('kill -9 during a write storm', () => {
         client.close()
       }
     }
-    const final = await startServerProcess(args)
+    const final = await cli.start(args)
     try {
       for (const store of stores) {
         const register = await readStore(final, store)

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { RawClient, tempDir } from '../helpers.js'
-import { buildCli, startServerProcess } from './harness.js'
-import type { ServerProcess } from './harness.js'
+import { describe, expect, it, vi } from 'vitest'
+import { RawClient } from '../helpers.js'
+import { cliServerFixture } from './harness.js'
 
 // Store lifecycle and memory: 10,000 stores touched one after another (connect, write one key,
 // wait for the echo, disconnect) against the real CLI with a short idle unload. The server's
@@ -14,17 +13,7 @@ const storeCount = Number(process.env['KVSYNC_LIFECYCLE_STORES'] ?? 10_000)
 const RSS_BOUND_BYTES = 160 * 1024 * 1024
 const concurrency = Number(process.env['KVSYNC_LIFECYCLE_CONCURRENCY'] ?? 16)
 
-let dir: { value: string; teardown: () => Promise<void> }
-let server: ServerProcess | undefined
-beforeAll(async () => {
-  await buildCli()
-  dir = await tempDir('kvsync-lifecycle-')
-}, 120_000)
-afterAll(async () => {
-  server?.kill('SIGKILL')
-  await server?.exited
-  await dir?.teardown()
-})
+const cli = cliServerFixture('kvsync-lifecycle-')
 
 /** Connects, writes one key, waits for the server's echo of it (applied), disconnects. */
 async function touch(url: string, store: string): Promise<void> {
@@ -39,8 +28,7 @@ async function touch(url: string, store: string): Promise<void> {
 
 describe('store lifecycle', () => {
   it(`keeps RSS under ${RSS_BOUND_BYTES / 1024 / 1024} MiB with ${storeCount} stores touched one after another`, async () => {
-    server = await startServerProcess(['--data', dir.value, '--idle-unload-ms', '200', '--log-level', 'warn'])
-    const running = server
+    const running = await cli.start(['--idle-unload-ms', '200', '--log-level', 'warn'])
     const baseline = await running.rss()
     let peak = baseline
     let next = 0
