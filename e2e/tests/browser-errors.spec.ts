@@ -4,7 +4,7 @@
 // local data on purpose, also closing the store in other tabs.
 import type { CDPSession, Page } from '@playwright/test'
 import { expect, test } from '../fixtures.js'
-import { errorCodes, openTab, openWith } from './browser-helpers.js'
+import { errorCodes, openTab, openTwoTabsWith, openWith } from './browser-helpers.js'
 
 /**
  * Overrides the origin's storage quota; without `quotaSize` the override is removed
@@ -149,10 +149,7 @@ test('a corrupt update record is refused with CORRUPT_DATA and never wiped', asy
 test('destroy() deletes the local data and closes the store in other tabs', async ({ server, browser }) => {
   const pageErrors: string[] = []
   const context = await browser.newContext()
-  const one = await openTab(context, server.httpUrl, pageErrors, 'tab1')
-  const two = await openTab(context, server.httpUrl, pageErrors, 'tab2')
-  await openWith(one.page, 'errors/destroy', {})
-  await openWith(two.page, 'errors/destroy', {})
+  const [one, two] = await openTwoTabsWith(context, server.httpUrl, pageErrors, 'errors/destroy', {})
   await one.set('gone', 1)
   await expect.poll(() => two.get('gone')).toBe(1)
 

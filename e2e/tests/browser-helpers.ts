@@ -22,6 +22,16 @@ export async function openTab(context: BrowserContext, origin: string, pageError
 }
 
 /**
+ * Opens two tabs, `tab1` and `tab2`, of `origin` in `context`, then the store `name` with
+ * `options` in each, in that order.
+ */
+export async function openTwoTabsWith(context: BrowserContext, origin: string, pageErrors: string[], name: string, options: PageStoreOptions): Promise<[HarnessPage, HarnessPage]> {
+  const tabs: [HarnessPage, HarnessPage] = [await openTab(context, origin, pageErrors, 'tab1'), await openTab(context, origin, pageErrors, 'tab2')]
+  for (const tab of tabs) await openWith(tab.page, name, options)
+  return tabs
+}
+
+/**
  * Wraps the page's WebSocket so tests can count the open ones. An init script, so it is in place
  * before the harness (and kvsync) load, in every page of the context, also after reloads.
  */

@@ -3,7 +3,7 @@
 // holds the WebSocket. Two pages in ONE browser context are two tabs of one origin.
 import { expect, test } from '../fixtures.js'
 import type { HarnessPage } from '../harness-page.js'
-import { countWebSockets, openSockets, openTab, openWith } from './browser-helpers.js'
+import { countWebSockets, openSockets, openTab, openTwoTabsWith, openWith } from './browser-helpers.js'
 
 async function totalSockets(tabs: HarnessPage[]): Promise<number> {
   const counts = await Promise.all(tabs.filter((tab) => !tab.page.isClosed()).map((tab) => openSockets(tab.page)))
@@ -14,10 +14,7 @@ test('two tabs see each other’s writes live through one WebSocket', async ({ s
   const pageErrors: string[] = []
   const context = await browser.newContext()
   await countWebSockets(context)
-  const one = await openTab(context, server.httpUrl, pageErrors, 'tab1')
-  const two = await openTab(context, server.httpUrl, pageErrors, 'tab2')
-  await openWith(one.page, 'tabs/live', { url: server.wsUrl })
-  await openWith(two.page, 'tabs/live', { url: server.wsUrl })
+  const [one, two] = await openTwoTabsWith(context, server.httpUrl, pageErrors, 'tabs/live', { url: server.wsUrl })
   await Promise.all([one.whenSynced(), two.whenSynced()])
   expect(await totalSockets([one, two])).toBe(1)
 
@@ -51,10 +48,7 @@ test('two tabs see each other’s writes live through one WebSocket', async ({ s
 test('tabs stay coherent offline and both sync once back online', async ({ server, browser }) => {
   const pageErrors: string[] = []
   const context = await browser.newContext()
-  const one = await openTab(context, server.httpUrl, pageErrors, 'tab1')
-  const two = await openTab(context, server.httpUrl, pageErrors, 'tab2')
-  await openWith(one.page, 'tabs/offline', { url: server.wsUrl })
-  await openWith(two.page, 'tabs/offline', { url: server.wsUrl })
+  const [one, two] = await openTwoTabsWith(context, server.httpUrl, pageErrors, 'tabs/offline', { url: server.wsUrl })
   await Promise.all([one.whenSynced(), two.whenSynced()])
 
   await context.setOffline(true)
@@ -84,10 +78,7 @@ test('tabs stay coherent offline and both sync once back online', async ({ serve
 test('local-only tabs (no server) share writes too', async ({ server, browser }) => {
   const pageErrors: string[] = []
   const context = await browser.newContext()
-  const one = await openTab(context, server.httpUrl, pageErrors, 'tab1')
-  const two = await openTab(context, server.httpUrl, pageErrors, 'tab2')
-  await openWith(one.page, 'tabs/local', {})
-  await openWith(two.page, 'tabs/local', {})
+  const [one, two] = await openTwoTabsWith(context, server.httpUrl, pageErrors, 'tabs/local', {})
   await one.set('k', 1)
   await expect.poll(() => two.get('k')).toBe(1)
   await two.delete('k')
@@ -130,8 +121,7 @@ test('when the leader tab closes another tab takes over the connection', async (
 test('tabs writing and compacting at once never corrupt the shared database', async ({ server, browser }) => {
   const pageErrors: string[] = []
   const context = await browser.newContext()
-  const tabs = [await openTab(context, server.httpUrl, pageErrors, 'tab1'), await openTab(context, server.httpUrl, pageErrors, 'tab2')]
-  for (const tab of tabs) await openWith(tab.page, 'tabs/stress', { compactAfter: 5 })
+  const tabs = await openTwoTabsWith(context, server.httpUrl, pageErrors, 'tabs/stress', { compactAfter: 5 })
   // Both tabs write interleaved batches; each compacts every few commits.
   await Promise.all(
     tabs.map((tab, index) =>
