@@ -2,6 +2,8 @@
 // synchronous=FULL, group commit), exactly what `kvsync-server --data DIR` runs.
 //   --data DIR          data directory (required)
 //   --idle-unload MS    idleUnloadMs (default: the server's default, 30 s)
+//   KVSYNC_HIBERNATE_AFTER_MS   hibernateAfterMs, read like the CLI reads it (default: the
+//                       server's default, 10 s); a scenario that sets it says so in its header
 //   --probe             wrap the storage to record when each update became durable (S2): the
 //                       commit time is taken right after the SQLite transaction returns; the
 //                       update's (client, clock) range is decoded only when asked, after timing.
@@ -36,6 +38,7 @@ const server = createSyncServer({
   port: 0,
   ...(storage ? { storage } : { dataDir: values.data }),
   ...(values['idle-unload'] ? { idleUnloadMs: Number(values['idle-unload']) } : {}),
+  ...(process.env.KVSYNC_HIBERNATE_AFTER_MS ? { hibernateAfterMs: Number(process.env.KVSYNC_HIBERNATE_AFTER_MS) } : {}),
   logger: silentLogger,
 })
 const { url } = await server.listen()

@@ -57,6 +57,7 @@ async function main(): Promise<void> {
       },
       insecure: config.insecure,
       idleUnloadMs: config.idleUnloadMs,
+      hibernateAfterMs: config.hibernateAfterMs,
       compactAfterUpdates: config.compactAfter,
       maxPayloadBytes: config.maxMessageBytes,
       maxConnections: config.maxConnections,

@@ -46,8 +46,10 @@ export interface SyncServer {
 export interface SyncServerStats {
   /** Open WebSocket connections. */
   readonly connections: number
-  /** Stores loaded (or loading) in memory. */
+  /** Stores loaded (or loading) in memory, hibernated ones included. */
   readonly loadedStores: number
+  /** Loaded stores that are hibernated (only their encoded state in memory). */
+  readonly hibernatedStores: number
 }
 
 /** What a running server exposes beyond its {@link SyncServer} API. */
@@ -88,6 +90,7 @@ export function createSyncServer(options: SyncServerOptions = {}): SyncServer & 
   const metrics = createServerMetrics({
     connections: () => endpoint?.connectionCount ?? 0,
     loadedStores: () => registry?.size ?? 0,
+    hibernatedStores: () => registry?.hibernatedCount ?? 0,
     pendingWrites: () => queue?.pendingJobs ?? 0,
   })
   queue = new WriteQueue({
@@ -102,6 +105,7 @@ export function createSyncServer(options: SyncServerOptions = {}): SyncServer & 
     logger,
     metrics,
     idleUnloadMs: config.idleUnloadMs,
+    hibernateAfterMs: config.hibernateAfterMs,
     compactAfterUpdates: config.compactAfterUpdates,
     sweepIntervalMs: config.sweepIntervalMs,
     tombstoneRetentionMs: config.tombstoneRetentionMs,
@@ -189,7 +193,7 @@ export function createSyncServer(options: SyncServerOptions = {}): SyncServer & 
       closing ??= shutDown()
       return closing
     },
-    stats: () => ({ connections: wsEndpoint.connectionCount, loadedStores: documents.size }),
+    stats: () => ({ connections: wsEndpoint.connectionCount, loadedStores: documents.size, hibernatedStores: documents.hibernatedCount }),
     metricsText: () => metrics.registry.render(),
   }
 }

@@ -60,7 +60,7 @@ describe('connection and document lifecycle', () => {
     expect(loads).toEqual(['kept'])
     await again.close()
     await stays.close()
-    await vi.waitFor(() => expect(running.stats()).toEqual({ connections: 0, loadedStores: 0 }))
+    await vi.waitFor(() => expect(running.stats()).toEqual({ connections: 0, loadedStores: 0, hibernatedStores: 0 }))
     const later = client(`${url}/kept`)
     await vi.waitFor(() => expect(later.map.get('still')).toBe('here'))
     expect(loads).toEqual(['kept', 'kept'])

@@ -53,6 +53,14 @@ describe('parseCliArgs', () => {
     expect(merged).toMatchObject({ insecure: true, logLevel: 'warn', authSecret: 's'.repeat(32), authLeewaySeconds: 0 })
   })
 
+  it('reads the hibernation delay from a flag, the environment or the config file; 0 turns it off', () => {
+    expect(config([]).hibernateAfterMs).toBe(10_000)
+    expect(config(['--hibernate-after-ms', '0']).hibernateAfterMs).toBe(0)
+    expect(config([], { KVSYNC_HIBERNATE_AFTER_MS: '500' }).hibernateAfterMs).toBe(500)
+    expect(config([], { KVSYNC_CONFIG: 'c.json' }, { 'c.json': '{"hibernateAfterMs": 60000}' }).hibernateAfterMs).toBe(60_000)
+    expect(parse(['--hibernate-after-ms', '-1']).ok).toBe(false)
+  })
+
   it('maps --verbose to the debug level unless --log-level is given', () => {
     expect(config(['--verbose']).logLevel).toBe('debug')
     expect(config(['--verbose', '--log-level', 'error']).logLevel).toBe('error')

@@ -38,6 +38,7 @@ export interface CliConfig {
   readonly authIssuer: string | undefined
   readonly insecure: boolean
   readonly idleUnloadMs: number
+  readonly hibernateAfterMs: number
   readonly compactAfter: number
   readonly maxMessageBytes: number
   readonly maxConnections: number
@@ -67,6 +68,7 @@ export const DEFAULTS: Omit<CliConfig, 'help' | 'config'> = {
   authIssuer: undefined,
   insecure: false,
   idleUnloadMs: 30_000,
+  hibernateAfterMs: 10_000,
   compactAfter: 500,
   maxMessageBytes: 16 * MiB,
   maxConnections: 10_000,
@@ -93,6 +95,7 @@ export const SETTINGS: ReadonlyArray<Setting> = [
   { key: 'authIssuer', flag: 'auth-issuer', env: 'KVSYNC_AUTH_ISSUER', type: 'string', valueName: 'ISS', help: 'require this token iss claim' },
   { key: 'insecure', flag: 'insecure', env: 'KVSYNC_INSECURE', type: 'boolean', valueName: '', help: 'allow open mode (no auth) on a non-loopback host' },
   { key: 'idleUnloadMs', flag: 'idle-unload-ms', env: 'KVSYNC_IDLE_UNLOAD_MS', type: 'integer', valueName: 'MS', min: 0, help: 'unload a store this long after its last client left' },
+  { key: 'hibernateAfterMs', flag: 'hibernate-after-ms', env: 'KVSYNC_HIBERNATE_AFTER_MS', type: 'integer', valueName: 'MS', min: 0, help: 'keep only the encoded state of a loaded store unchanged this long (longer above 64 KiB); 0: never' },
   { key: 'compactAfter', flag: 'compact-after', env: 'KVSYNC_COMPACT_AFTER', type: 'integer', valueName: 'N', min: 1, help: "merge a store's stored updates into one snapshot after N" },
   { key: 'maxMessageBytes', flag: 'max-message-bytes', env: 'KVSYNC_MAX_MESSAGE_BYTES', type: 'integer', valueName: 'BYTES', min: 1024, help: 'largest message accepted (close 4413 above)' },
   { key: 'maxConnections', flag: 'max-connections', env: 'KVSYNC_MAX_CONNECTIONS', type: 'integer', valueName: 'N', min: 1, help: 'most WebSocket connections (close 4004 above)' },

@@ -3,6 +3,8 @@ import type { DocStorage } from '@kvsync/shared'
 import { errorCode } from '../logger.js'
 import type { Logger } from '../logger.js'
 import type { ServerMetrics } from '../metrics/server-metrics.js'
+import { AWARENESS_TIMEOUT_MS } from './awareness-relay.js'
+import { hibernationCheckIntervalMs, hibernationDelayMs } from './hibernation.js'
 import { ServerDocument } from './server-document.js'
 import type { WriteQueue } from './write-queue.js'
 
@@ -13,6 +15,11 @@ export interface DocumentRegistryOptions {
   readonly logger: Logger
   /** Unload a document this long after its last lease was released. */
   readonly idleUnloadMs: number
+  /**
+   * Hibernate a loaded document (keep only its encoded state) once it has not changed for this
+   * long, longer for big ones (see `hibernationDelayMs`); `0` keeps every document awake.
+   */
+  readonly hibernateAfterMs: number
   /** Compact a document's stored updates once this many accumulated. */
   readonly compactAfterUpdates: number
   /** Sweep loaded documents (expired entries, old tombstones) this often. */
@@ -46,22 +53,80 @@ interface Entry {
   idleTimer: NodeJS.Timeout | undefined
 }
 
+/** One lease per connection: a plain object with a method, no closure per lease. */
+class Lease implements DocumentLease {
+  readonly ready: Promise<ServerDocument>
+  readonly #entry: Entry
+  readonly #release: (entry: Entry) => void
+  #released = false
+
+  constructor(entry: Entry, release: (entry: Entry) => void) {
+    this.ready = entry.loading
+    this.#entry = entry
+    this.#release = release
+  }
+
+  get name(): string {
+    return this.#entry.name
+  }
+
+  release(): void {
+    if (this.#released) return
+    this.#released = true
+    this.#release(this.#entry)
+  }
+}
+
 /**
  * Loads each store's document on first use and unloads it when idle, so memory stays bounded
  * with many stores. Concurrent opens of one store share one load. An idle document is compacted
- * before it is dropped; if it is opened again meanwhile, the in-memory copy is kept.
+ * before it is dropped; if it is opened again meanwhile, the in-memory copy is kept. Documents
+ * that stay loaded (clients connected) but do not change are hibernated, and the awareness
+ * states of every document are timed out, each by one timer for all documents.
  */
 export class DocumentRegistry {
   readonly #options: DocumentRegistryOptions
   readonly #entries = new Map<string, Entry>()
   readonly #loaded = new Set<ServerDocument>()
-  readonly #sweepTimer: NodeJS.Timeout
+  readonly #timers: NodeJS.Timeout[] = []
+  readonly #releaseEntry = (entry: Entry): void => this.#release(entry)
   #closing: Promise<void> | undefined
 
   constructor(options: DocumentRegistryOptions) {
     this.#options = options
-    this.#sweepTimer = setInterval(() => this.sweepAll(), options.sweepIntervalMs)
-    this.#sweepTimer.unref()
+    this.#every(options.sweepIntervalMs, () => this.sweepAll())
+    // y-protocols checks every tenth of the timeout.
+    this.#every(AWARENESS_TIMEOUT_MS / 10, () => this.expireAwareness(Date.now()))
+    if (options.hibernateAfterMs > 0) this.#every(hibernationCheckIntervalMs(options.hibernateAfterMs), () => this.hibernateIdle(performance.now()))
+  }
+
+  /**
+   * Hibernates every awake document that has not changed for its hibernation delay by `now`
+   * (`performance.now()` time); returns how many. A failure is logged and leaves that document awake.
+   */
+  hibernateIdle(now: number): number {
+    let count = 0
+    for (const document of this.#loaded) {
+      if (document.hibernated || now - document.changedAt < hibernationDelayMs(this.#options.hibernateAfterMs, document.sizeBytes)) continue
+      try {
+        if (document.hibernate()) count++
+      } catch (error) {
+        this.#options.logger.error('hibernating failed', { doc: document.name, code: errorCode(error), error })
+      }
+    }
+    return count
+  }
+
+  /** Removes awareness states not renewed in time, in every loaded document. */
+  expireAwareness(now: number): void {
+    for (const document of this.#loaded) document.expireAwareness(now)
+  }
+
+  /** Number of loaded documents that are hibernated. */
+  get hibernatedCount(): number {
+    let count = 0
+    for (const document of this.#loaded) if (document.hibernated) count++
+    return count
   }
 
   /** Sweeps every loaded document now; returns the totals. */
@@ -69,7 +134,7 @@ export class DocumentRegistry {
     const totals = { expired: 0, purged: 0 }
     for (const document of this.#loaded) {
       try {
-        const { expired, purged } = document.sweep(this.#options.tombstoneRetentionMs)
+        const { expired, purged } = document.sweep()
         totals.expired += expired
         totals.purged += purged
       } catch (error) {
@@ -101,20 +166,10 @@ export class DocumentRegistry {
       entry = { name, loading: this.#load(name), leases: 0, idleTimer: undefined }
       this.#entries.set(name, entry)
     }
-    const claimed = entry
-    claimed.leases++
-    clearTimeout(claimed.idleTimer)
-    claimed.idleTimer = undefined
-    let released = false
-    return {
-      name,
-      ready: claimed.loading,
-      release: () => {
-        if (released) return
-        released = true
-        this.#release(claimed)
-      },
-    }
+    entry.leases++
+    clearTimeout(entry.idleTimer)
+    entry.idleTimer = undefined
+    return new Lease(entry, this.#releaseEntry)
   }
 
   /**
@@ -127,13 +182,13 @@ export class DocumentRegistry {
   }
 
   async #load(name: string): Promise<ServerDocument> {
-    const { storage, queue, logger, compactAfterUpdates, maxPendingBytes, metrics } = this.#options
+    const { storage, queue, logger, compactAfterUpdates, tombstoneRetentionMs, maxPendingBytes, metrics } = this.#options
     try {
       const storedUpdates = await storage.loadUpdates(name)
-      const document = ServerDocument.load({ name, storedUpdates, queue, compactAfterUpdates, logger, maxPendingBytes, ...(metrics !== undefined ? { metrics } : {}) })
+      const document = ServerDocument.load({ name, storedUpdates, queue, compactAfterUpdates, tombstoneRetentionMs, logger, maxPendingBytes, ...(metrics !== undefined ? { metrics } : {}) })
       queue.noteLoaded(name, storedUpdates.length)
       this.#loaded.add(document)
-      document.sweep(this.#options.tombstoneRetentionMs)
+      document.sweep()
       metrics?.storesLoaded.inc()
       logger.debug('loaded', { doc: name, updates: storedUpdates.length })
       return document
@@ -183,8 +238,15 @@ export class DocumentRegistry {
     this.#options.logger.debug('unloaded', { doc: entry.name })
   }
 
+  #every(ms: number, tick: () => void): void {
+    const timer = setInterval(tick, ms)
+    // Housekeeping must not keep the process alive.
+    timer.unref()
+    this.#timers.push(timer)
+  }
+
   async #closeAll(): Promise<void> {
-    clearInterval(this.#sweepTimer)
+    for (const timer of this.#timers) clearInterval(timer)
     const entries = [...this.#entries.values()]
     for (const entry of entries) clearTimeout(entry.idleTimer)
     const documents: ServerDocument[] = []

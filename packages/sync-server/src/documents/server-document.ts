@@ -1,26 +1,28 @@
-import * as awarenessProtocol from 'y-protocols/awareness'
 import * as Y from 'yjs'
 import { KvRegister, KvsyncError, isKvsyncError } from '@kvsync/shared'
-import { awarenessMessage, updateMessage } from '../protocol/messages.js'
+import { awarenessMessage, syncStep1Message, syncStep2Message, updateMessage } from '../protocol/messages.js'
+import { addsNothing } from '../protocol/write-check.js'
 import type { Logger } from '../logger.js'
 import type { ServerMetrics } from '../metrics/server-metrics.js'
+import { AwarenessRelay } from './awareness-relay.js'
+import type { AwarenessOwner } from './awareness-relay.js'
+import { checkAgainstEncoded, diffEncodedState, encodeState, knownStateOfDoc, knownStateOfEncoded, nextSweepAt } from './encoded-state.js'
+import type { EncodedState } from './encoded-state.js'
 import type { WriteQueue } from './write-queue.js'
 
 /**
  * Someone attached to a document who receives its broadcasts: a WebSocket connection today,
- * possibly an SSE watcher or a scale-out bridge later. Peers are also the transaction origin of
- * the updates and awareness changes they send, which is how the document knows whose they are.
+ * possibly an SSE watcher or a scale-out bridge later. Peers are also the origin of the updates
+ * and awareness changes they send, which is how the document knows whose they are.
  */
-export interface DocumentPeer {
+export interface DocumentPeer extends AwarenessOwner {
   /** Sends one complete protocol message; must not throw. */
   send(message: Uint8Array): void
-  /** Awareness client ids this peer announced; removed from the document when it leaves. */
-  readonly awarenessClients: Set<number>
 }
 
 /**
- * Transaction origin of updates replayed from storage while loading: they are already stored,
- * so they are neither persisted again nor broadcast.
+ * Transaction origin of updates replayed from storage (or from the encoded state, on waking):
+ * they are already stored, so they are neither persisted again nor broadcast.
  */
 export const storageOrigin: unique symbol = Symbol('kvsync.storage')
 
@@ -31,6 +33,8 @@ export interface ServerDocumentOptions {
   readonly storedUpdates: ReadonlyArray<Uint8Array>
   readonly queue: WriteQueue
   readonly compactAfterUpdates: number
+  /** Drop tombstones older than this when sweeping (see docs/semantics.md). */
+  readonly tombstoneRetentionMs: number
   readonly logger: Logger
   /**
    * Bytes of updates the document may hold waiting for missing dependencies (Yjs "pending
@@ -53,30 +57,50 @@ export interface AppliedUpdate {
   readonly clocks: ReadonlyMap<number, number>
 }
 
+/** The live form of a document: its Y.Doc and the register over it. */
+interface Awake {
+  readonly doc: Y.Doc
+  readonly register: KvRegister
+}
+
+/** The hibernated form: the encoded state, and when a sweep would next change it. */
+interface Hibernated {
+  readonly state: EncodedState
+  /** Wall-clock ms (see `nextSweepAt`). */
+  readonly sweepAt: number
+}
+
 /**
- * One loaded store: its Y.Doc, its awareness, and the peers attached to it. Every update that
+ * One loaded store: its document, its awareness, and the peers attached to it. Every update that
  * changes the document (whoever applied it, except storage replay) is persisted exactly once
  * through the write queue and broadcast to every peer, including the one that sent it.
+ *
+ * The document is either **awake** (a Y.Doc and a `KvRegister`) or **hibernated** (only its
+ * {@link EncodedState}; see {@link ServerDocument.hibernate}). Hibernation is invisible to
+ * peers: a hibernated document answers sync steps, acks and no-op updates from the encoded
+ * state, and wakes — synchronously, so nothing is reordered — for the first update that changes
+ * it or a sweep that is due.
  */
 export class ServerDocument {
   readonly name: string
-  readonly doc: Y.Doc
-  readonly awareness: awarenessProtocol.Awareness
+  readonly awareness = new AwarenessRelay()
   readonly peers = new Set<DocumentPeer>()
-  /**
-   * The key-value view of the document: the server resolves conflicts like every client (so
-   * superseded entries are deleted here once, for everyone) and sweeps expired entries and old
-   * tombstones.
-   */
-  readonly register: KvRegister
   readonly #queue: WriteQueue
   readonly #logger: Logger
   readonly #compactAfterUpdates: number
+  readonly #tombstoneRetentionMs: number
   readonly #maxPendingBytes: number
   readonly #metrics: ServerMetrics | undefined
+  /** Exactly one of #awake and #hibernated is set (both stay as they were after destroy). */
+  #awake: Awake | undefined
+  #hibernated: Hibernated | undefined
   /** Updates applied since the last broadcast; merged into one frame (see #onUpdate). */
   #outgoing: Uint8Array[] = []
   #updatesSinceCompaction: number
+  /** Encoded size when last loaded or hibernated, plus the updates applied since: the cost of waking. */
+  #sizeBytes: number
+  /** `performance.now()` of the last change to the document (or of its load or wake). */
+  #changedAt: number
   #destroyed = false
 
   /**
@@ -92,33 +116,29 @@ export class ServerDocument {
     this.#queue = options.queue
     this.#logger = options.logger
     this.#compactAfterUpdates = options.compactAfterUpdates
+    this.#tombstoneRetentionMs = options.tombstoneRetentionMs
     this.#maxPendingBytes = options.maxPendingBytes
     this.#metrics = options.metrics
-    this.doc = new Y.Doc()
-    try {
-      Y.transact(
-        this.doc,
-        () => {
-          for (const update of options.storedUpdates) Y.applyUpdate(this.doc, update, storageOrigin)
-        },
-        storageOrigin,
-      )
-    } catch (cause) {
-      this.doc.destroy()
-      throw new KvsyncError('CORRUPT_DATA', `stored updates of ${JSON.stringify(this.name)} cannot be applied`, { cause })
-    }
     this.#updatesSinceCompaction = options.storedUpdates.length
-    this.awareness = new awarenessProtocol.Awareness(this.doc)
-    // The server is not a participant: it must not announce a presence of its own.
-    this.awareness.setLocalState(null)
-    this.doc.on('update', this.#onUpdate)
-    this.awareness.on('update', this.#onAwarenessUpdate)
-    // Created after the update listener: repairs it makes while indexing are stored and sent.
-    this.register = new KvRegister(this.doc, {
-      onInvalidEntry: (report) =>
-        this.#logger.warn('ignored a malformed entry', { doc: this.name, code: 'CORRUPT_DATA', client: report.client, clock: report.clock, reason: report.reason }),
-    })
+    this.#sizeBytes = options.storedUpdates.reduce((sum, update) => sum + update.byteLength, 0)
+    this.#changedAt = performance.now()
+    this.#awake = this.#decode(options.storedUpdates)
     if (this.#updatesSinceCompaction >= this.#compactAfterUpdates) this.#compactInBackground()
+  }
+
+  /** Whether only the encoded state is in memory. */
+  get hibernated(): boolean {
+    return this.#hibernated !== undefined
+  }
+
+  /** `performance.now()` of the last change, load or wake: how long the document has been idle. */
+  get changedAt(): number {
+    return this.#changedAt
+  }
+
+  /** Approximate size of the encoded document in bytes, which is what waking it costs. */
+  get sizeBytes(): number {
+    return this.#sizeBytes
   }
 
   /**
@@ -139,19 +159,27 @@ export class ServerDocument {
    * them instead of one each. Each update is still decoded and checked on its own, as by
    * {@link ServerDocument.applyUpdate}: at the first one that fails, the ones before it stay
    * applied, the rest are not applied, and `error` is its `PROTOCOL_ERROR`. `applied` covers
-   * the updates applied.
+   * the updates applied. A hibernated document stays hibernated if none of them changes it.
    */
   applyUpdates(updates: ReadonlyArray<Uint8Array>, origin: DocumentPeer): { applied: AppliedUpdate; error: KvsyncError | undefined } {
+    if (this.#hibernated !== undefined) {
+      // While the updates change nothing (a stock client's step 2 on reconnect, a resent
+      // update), the same result without decoding; the first one that would change the
+      // document wakes it, and all are applied there (those before it are no-ops there too).
+      const unchanged = checkAgainstEncoded(this.#hibernated.state, updates, this.name)
+      if (unchanged !== undefined) return { applied: { durable: this.whenDurable(), clocks: unchanged.clocks }, error: unchanged.error }
+    }
+    const { doc } = this.#wake()
     const ends = new Map<number, number>()
     let error: KvsyncError | undefined
     try {
       // Y.applyUpdate inside a transaction joins it instead of starting its own; `local: false`
       // as Y.applyUpdate's own transaction would be (remote changes).
       Y.transact(
-        this.doc,
+        doc,
         () => {
           for (const update of updates) {
-            const meta = this.#applyOne(update, origin)
+            const meta = this.#applyOne(doc, update, origin)
             for (const [client, end] of meta.to) if (end > (ends.get(client) ?? 0)) ends.set(client, end)
           }
         },
@@ -163,21 +191,21 @@ export class ServerDocument {
     }
     const clocks = new Map<number, number>()
     for (const [client, end] of ends) {
-      const clock = Math.min(end, Y.getState(this.doc.store, client))
+      const clock = Math.min(end, Y.getState(doc.store, client))
       if (clock > 0) clocks.set(client, clock)
     }
     return { applied: { durable: this.whenDurable(), clocks }, error }
   }
 
-  #applyOne(update: Uint8Array, origin: DocumentPeer): { to: Map<number, number> } {
+  #applyOne(doc: Y.Doc, update: Uint8Array, origin: DocumentPeer): { to: Map<number, number> } {
     let meta: { to: Map<number, number> }
     try {
       meta = Y.parseUpdateMeta(update)
-      Y.applyUpdate(this.doc, update, origin)
+      Y.applyUpdate(doc, update, origin)
     } catch (cause) {
       throw new KvsyncError('PROTOCOL_ERROR', `malformed update for ${JSON.stringify(this.name)}`, { cause })
     }
-    const store = this.doc.store
+    const store = doc.store
     const pendingBytes = (store.pendingStructs?.update.byteLength ?? 0) + (store.pendingDs?.byteLength ?? 0)
     if (pendingBytes > this.#maxPendingBytes) {
       store.pendingStructs = null
@@ -187,9 +215,32 @@ export class ServerDocument {
     return meta
   }
 
+  /**
+   * Whether `update` would change nothing (see `addsNothing`); read-only connections may send
+   * only such updates. Throws `PROTOCOL_ERROR` when it is not a Yjs update.
+   */
+  addsNothing(update: Uint8Array): boolean {
+    const known = this.#awake !== undefined ? knownStateOfDoc(this.#awake.doc) : knownStateOfEncoded((this.#hibernated as Hibernated).state)
+    return addsNothing(known, update)
+  }
+
+  /** Sync step 1 (the document's state vector), the first message a peer gets. */
+  syncStep1Message(): Uint8Array {
+    return syncStep1Message(this.#awake !== undefined ? Y.encodeStateVector(this.#awake.doc) : (this.#hibernated as Hibernated).state.stateVector)
+  }
+
+  /**
+   * Sync step 2 for a peer whose state vector is `stateVector`: everything it lacks. Throws
+   * (lib0 decoding errors) when `stateVector` is malformed.
+   */
+  syncStep2Message(stateVector: Uint8Array): Uint8Array {
+    const update = this.#awake !== undefined ? Y.encodeStateAsUpdate(this.#awake.doc, stateVector) : diffEncodedState((this.#hibernated as Hibernated).state, stateVector)
+    return syncStep2Message(update)
+  }
+
   /** The document's state vector (client id → clock) right now. */
   stateVector(): Map<number, number> {
-    return Y.decodeStateVector(Y.encodeStateVector(this.doc))
+    return Y.decodeStateVector(this.#awake !== undefined ? Y.encodeStateVector(this.#awake.doc) : (this.#hibernated as Hibernated).state.stateVector)
   }
 
   /** Resolves once every update applied so far is durable (rejects if one was dropped). */
@@ -197,21 +248,54 @@ export class ServerDocument {
     return this.#queue.settled(this.name)
   }
 
+  /**
+   * Hibernates the document: keeps only its encoded state (about a tenth of the memory) until
+   * something needs the Y.Doc again. Returns `false`, changing nothing, when already hibernated
+   * or destroyed, or while structs wait for missing dependencies (the encoded state cannot hold
+   * them). A broadcast not yet sent is not in the way: it holds its own encoded updates.
+   */
+  hibernate(): boolean {
+    const awake = this.#awake
+    if (awake === undefined || this.#destroyed) return false
+    if (awake.doc.store.pendingStructs !== null || awake.doc.store.pendingDs !== null) return false
+    const state = encodeState(awake.doc)
+    this.#hibernated = { state, sweepAt: nextSweepAt(awake.register, this.#tombstoneRetentionMs) }
+    this.#awake = undefined
+    this.#sizeBytes = state.update.byteLength
+    this.#release(awake)
+    this.#metrics?.storesHibernated.inc()
+    this.#logger.debug('hibernated', { doc: this.name, bytes: state.update.byteLength })
+    return true
+  }
+
   /** Applies an awareness update received from `origin`; throws `PROTOCOL_ERROR` on garbage. */
   applyAwarenessUpdate(update: Uint8Array, origin: DocumentPeer): void {
+    let changed: number[]
     try {
-      awarenessProtocol.applyAwarenessUpdate(this.awareness, update, origin)
+      changed = this.awareness.applyFrom(origin, update, Date.now())
     } catch (cause) {
       throw new KvsyncError('PROTOCOL_ERROR', `malformed awareness update for ${JSON.stringify(this.name)}`, { cause })
     }
+    // Echoed to the sender too: browsers cannot see protocol pings, and stock clients drop a
+    // socket that received nothing for 30 s.
+    this.#broadcastAwareness(changed)
+  }
+
+  /** All present awareness states in one message (for a new peer, or a query), if there are any. */
+  awarenessStatesMessage(): Uint8Array | undefined {
+    const clients = this.awareness.clients()
+    return clients.length > 0 ? awarenessMessage(this.awareness.encode(clients)) : undefined
+  }
+
+  /** Removes awareness states not renewed in time and tells the peers; see `AwarenessRelay.expire`. */
+  expireAwareness(now: number): void {
+    if (!this.#destroyed) this.#broadcastAwareness(this.awareness.expire(now))
   }
 
   /** Detaches `peer` and removes the awareness states it announced, telling the other peers. */
   removePeer(peer: DocumentPeer): void {
     if (!this.peers.delete(peer) || this.#destroyed) return
-    const clients = [...peer.awarenessClients].filter((client) => this.awareness.states.has(client))
-    peer.awarenessClients.clear()
-    if (clients.length > 0) awarenessProtocol.removeAwarenessStates(this.awareness, clients, null)
+    this.#broadcastAwareness(this.awareness.removePeer(peer, Date.now()))
   }
 
   /**
@@ -220,33 +304,83 @@ export class ServerDocument {
    */
   compact(): Promise<boolean> {
     this.#updatesSinceCompaction = 0
-    return this.#queue.compact(this.name, () => Y.encodeStateAsUpdate(this.doc))
+    // Encoded when the compaction runs, from whichever form the document has by then.
+    return this.#queue.compact(this.name, () => {
+      const snapshot = this.#awake !== undefined ? Y.encodeStateAsUpdate(this.#awake.doc) : (this.#hibernated as Hibernated).state.update
+      this.#sizeBytes = snapshot.byteLength
+      return snapshot
+    })
   }
 
   /**
-   * Replaces expired entries by tombstones and drops tombstones older than `tombstoneRetentionMs`
-   * (see docs/semantics.md). The resulting update is stored and broadcast like any other.
+   * Replaces expired entries by tombstones and drops tombstones older than the retention (see
+   * docs/semantics.md). The resulting update is stored and broadcast like any other. A
+   * hibernated document is woken only once a sweep is due.
    */
-  sweep(tombstoneRetentionMs: number): { expired: number; purged: number } {
-    if (this.#destroyed) return { expired: 0, purged: 0 }
-    return { expired: this.register.sweepExpired(), purged: this.register.purgeTombstones(tombstoneRetentionMs) }
+  sweep(): { expired: number; purged: number } {
+    if (this.#destroyed || (this.#hibernated !== undefined && Date.now() < this.#hibernated.sweepAt)) return { expired: 0, purged: 0 }
+    const { register } = this.#wake()
+    return { expired: register.sweepExpired(), purged: register.purgeTombstones(this.#tombstoneRetentionMs) }
   }
 
-  /** Releases the Y.Doc and the awareness timer. Idempotent. */
+  /** Releases the Y.Doc. Idempotent. A compaction queued before still finds the state. */
   destroy(): void {
     if (this.#destroyed) return
     this.#destroyed = true
     this.#outgoing = []
-    this.register.destroy()
-    this.doc.off('update', this.#onUpdate)
-    this.awareness.off('update', this.#onAwarenessUpdate)
-    this.awareness.destroy()
-    this.doc.destroy()
+    if (this.#awake !== undefined) this.#release(this.#awake)
     this.peers.clear()
+  }
+
+  /** Builds the awake form from updates (stored ones, or the encoded state when waking). */
+  #decode(updates: ReadonlyArray<Uint8Array>): Awake {
+    const doc = new Y.Doc()
+    try {
+      Y.transact(
+        doc,
+        () => {
+          for (const update of updates) Y.applyUpdate(doc, update, storageOrigin)
+        },
+        storageOrigin,
+      )
+    } catch (cause) {
+      doc.destroy()
+      throw new KvsyncError('CORRUPT_DATA', `stored updates of ${JSON.stringify(this.name)} cannot be applied`, { cause })
+    }
+    doc.on('update', this.#onUpdate)
+    // Created after the update listener: repairs it makes while indexing are stored and sent.
+    const register = new KvRegister(doc, {
+      onInvalidEntry: (report) =>
+        this.#logger.warn('ignored a malformed entry', { doc: this.name, code: 'CORRUPT_DATA', client: report.client, clock: report.clock, reason: report.reason }),
+    })
+    return { doc, register }
+  }
+
+  /** The awake form, decoding the encoded state first if hibernated. */
+  #wake(): Awake {
+    if (this.#awake !== undefined) return this.#awake
+    if (this.#destroyed) throw new KvsyncError('STORE_CLOSED', `${JSON.stringify(this.name)} was unloaded`)
+    const { state } = this.#hibernated as Hibernated
+    const started = performance.now()
+    const awake = this.#decode([state.update])
+    this.#awake = awake
+    this.#hibernated = undefined
+    this.#changedAt = performance.now()
+    this.#metrics?.storesWoken.inc()
+    this.#logger.debug('woke', { doc: this.name, bytes: state.update.byteLength, ms: Math.round(this.#changedAt - started) })
+    return awake
+  }
+
+  #release(awake: Awake): void {
+    awake.register.destroy()
+    awake.doc.off('update', this.#onUpdate)
+    awake.doc.destroy()
   }
 
   readonly #onUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === storageOrigin) return
+    this.#changedAt = performance.now()
+    this.#sizeBytes += update.byteLength
     // Fan-out: readers' CPU dominates, so every update applied in this turn of the event loop
     // (frames read in one poll phase, plus the register's repairs) goes out as one merged
     // update, encoded once, the same bytes for every peer. Stock clients still get one message
@@ -266,27 +400,15 @@ export class ServerDocument {
     if (updates.length === 0 || this.#destroyed) return
     const message = updateMessage(updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates))
     this.#metrics?.broadcasts.inc()
-    // A copy: a peer that fails to keep up is detached while we iterate.
-    for (const peer of [...this.peers]) peer.send(message)
+    // A peer that cannot keep up is detached while we iterate: a Set skips entries deleted
+    // meanwhile, so no copy is needed.
+    for (const peer of this.peers) peer.send(message)
   }
 
-  readonly #onAwarenessUpdate = (
-    changes: { added: number[]; updated: number[]; removed: number[] },
-    origin: unknown,
-  ): void => {
-    if (this.#isPeer(origin)) {
-      for (const client of changes.added) origin.awarenessClients.add(client)
-      for (const client of changes.updated) origin.awarenessClients.add(client)
-      for (const client of changes.removed) origin.awarenessClients.delete(client)
-    }
-    // Echoed to the sender too: browsers cannot see protocol pings, and stock clients drop a
-    // socket that received nothing for 30 s.
-    const message = awarenessMessage(this.awareness, [...changes.added, ...changes.updated, ...changes.removed])
-    for (const peer of [...this.peers]) peer.send(message)
-  }
-
-  #isPeer(origin: unknown): origin is DocumentPeer {
-    return this.peers.has(origin as DocumentPeer)
+  #broadcastAwareness(clients: number[]): void {
+    if (clients.length === 0) return
+    const message = awarenessMessage(this.awareness.encode(clients))
+    for (const peer of this.peers) peer.send(message)
   }
 
   #compactInBackground(): void {

@@ -1,3 +1,6 @@
+/** The default clock, one function for every bucket (there is one bucket per connection). */
+const monotonicNow = (): number => performance.now()
+
 /**
  * A token bucket: `rate` tokens per second refill up to `burst`. One message takes one token;
  * a connection that finds the bucket empty is sending faster than allowed. The clock is
@@ -13,7 +16,7 @@ export class TokenBucket {
   constructor(options: { rate: number; burst: number; now?: () => number }) {
     this.#rate = options.rate
     this.#burst = options.burst
-    this.#now = options.now ?? performance.now.bind(performance)
+    this.#now = options.now ?? monotonicNow
     this.#tokens = options.burst
     this.#updatedAt = this.#now()
   }

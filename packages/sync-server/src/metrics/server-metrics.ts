@@ -14,6 +14,8 @@ export interface ServerMetrics {
   readonly durableAcks: Counter
   readonly storesLoaded: Counter
   readonly storesUnloaded: Counter
+  readonly storesHibernated: Counter
+  readonly storesWoken: Counter
   /** Errors by `KvsyncErrorCode` (rejected connections, refused writes, closes, storage failures). */
   readonly errors: Counter
   /** Seconds per storage write (one group commit or one compaction). */
@@ -24,6 +26,7 @@ export interface ServerMetrics {
 export interface GaugeSources {
   connections(): number
   loadedStores(): number
+  hibernatedStores(): number
   pendingWrites(): number
 }
 
@@ -32,6 +35,7 @@ export function createServerMetrics(sources: GaugeSources): ServerMetrics {
   const registry = new MetricsRegistry()
   registry.gauge('kvsync_connections', 'Open WebSocket connections.', sources.connections)
   registry.gauge('kvsync_loaded_stores', 'Stores loaded (or loading) in memory.', sources.loadedStores)
+  registry.gauge('kvsync_hibernated_stores', 'Loaded stores holding only their encoded state (hibernated).', sources.hibernatedStores)
   registry.gauge('kvsync_pending_writes', 'Storage writes queued or running.', sources.pendingWrites)
   registry.gauge('process_resident_memory_bytes', 'Resident set size of the server process.', () => process.memoryUsage.rss())
   registry.gauge('nodejs_heap_used_bytes', 'V8 heap in use.', () => process.memoryUsage().heapUsed)
@@ -47,6 +51,8 @@ export function createServerMetrics(sources: GaugeSources): ServerMetrics {
     durableAcks: registry.counter('kvsync_durable_acks_total', 'Durable acknowledgements sent.'),
     storesLoaded: registry.counter('kvsync_stores_loaded_total', 'Stores loaded from storage.'),
     storesUnloaded: registry.counter('kvsync_stores_unloaded_total', 'Stores unloaded after being idle.'),
+    storesHibernated: registry.counter('kvsync_stores_hibernated_total', 'Loaded stores hibernated after being idle.'),
+    storesWoken: registry.counter('kvsync_stores_woken_total', 'Hibernated stores woken (decoded) again.'),
     errors: registry.counter('kvsync_errors_total', 'Errors by code.'),
     persistSeconds: registry.histogram('kvsync_persist_duration_seconds', 'Duration of one storage write (group commit or compaction).', [
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,

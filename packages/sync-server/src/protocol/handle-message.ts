@@ -2,8 +2,7 @@ import * as decoding from 'lib0/decoding'
 import * as syncProtocol from 'y-protocols/sync'
 import { KvsyncError, MessageType } from '@kvsync/shared'
 import type { DocumentPeer, ServerDocument } from '../documents/server-document.js'
-import { awarenessMessage, syncStep2Message } from './messages.js'
-import { addsNothing, checkAwarenessUpdate } from './write-check.js'
+import { checkAwarenessUpdate } from './write-check.js'
 import type { AwarenessLimits } from './write-check.js'
 
 /** What handling one client message may do to the connection it came from. */
@@ -67,8 +66,8 @@ export function handleClientMessage(context: MessageContext, data: Uint8Array): 
       return
     }
     case MessageType.queryAwareness: {
-      const clients = [...context.document.awareness.getStates().keys()]
-      if (clients.length > 0) context.reply(awarenessMessage(context.document.awareness, clients))
+      const states = context.document.awarenessStatesMessage()
+      if (states !== undefined) context.reply(states)
       return
     }
     case MessageType.hello: {
@@ -89,7 +88,7 @@ function handleSync(context: MessageContext, decoder: decoding.Decoder): void {
       const stateVector = decoding.readVarUint8Array(decoder)
       let reply: Uint8Array
       try {
-        reply = syncStep2Message(context.document.doc, stateVector)
+        reply = context.document.syncStep2Message(stateVector)
       } catch (cause) {
         throw new KvsyncError('PROTOCOL_ERROR', 'malformed state vector', { cause })
       }
@@ -102,7 +101,7 @@ function handleSync(context: MessageContext, decoder: decoding.Decoder): void {
       if (!context.canWrite) {
         // A stock client answers our step 1 with a step 2 even when it has nothing new; refusing
         // that would make read-only stock clients unusable.
-        if (!addsNothing(context.document.doc, update)) {
+        if (!context.document.addsNothing(update)) {
           context.refused(new KvsyncError('FORBIDDEN', `this token may not write to ${JSON.stringify(context.document.name)}`))
         }
         return

@@ -1,17 +1,19 @@
 import * as decoding from 'lib0/decoding'
 import * as Y from 'yjs'
 import { KvsyncError } from '@kvsync/shared'
+import type { KnownState } from '../documents/encoded-state.js'
 
 /**
- * Whether applying `update` to `doc` would change nothing: every struct is already integrated
- * and every deleted range is already deleted. A read-only client's sync step 2 must pass this
- * test to be accepted. It is not always empty: `Y.encodeStateAsUpdate` always carries the
- * sender's whole delete set, so a stock client reconnecting with a synced document sends
- * deletions the server already has.
+ * Whether applying `update` to a document in state `known` would change nothing: every struct
+ * is already integrated and every deleted range is already deleted. A read-only client's sync
+ * step 2 must pass this test to be accepted, and a hibernated store is woken only for an update
+ * that fails it. It is not always empty: `Y.encodeStateAsUpdate` always carries the sender's
+ * whole delete set, so a stock client reconnecting with a synced document sends deletions the
+ * server already has. The document's delete set is asked for only if `update` deletes anything.
  *
  * Throws a `KvsyncError` `PROTOCOL_ERROR` when `update` is not a Yjs update.
  */
-export function addsNothing(doc: Y.Doc, update: Uint8Array): boolean {
+export function addsNothing(known: KnownState, update: Uint8Array): boolean {
   let decoded: ReturnType<typeof Y.decodeUpdate>
   try {
     decoded = Y.decodeUpdate(update)
@@ -20,12 +22,12 @@ export function addsNothing(doc: Y.Doc, update: Uint8Array): boolean {
   }
   for (const struct of decoded.structs) {
     if (struct instanceof Y.Skip) continue
-    if (struct.id.clock + struct.length > Y.getState(doc.store, struct.id.client)) return false
+    if (struct.id.clock + struct.length > known.clock(struct.id.client)) return false
   }
   if (decoded.ds.clients.size === 0) return true
-  const known = Y.createDeleteSetFromStructStore(doc.store)
+  const deleted = known.deleteSet()
   for (const [client, items] of decoded.ds.clients) {
-    const ranges = known.clients.get(client) ?? []
+    const ranges = deleted.clients.get(client) ?? []
     for (const item of items) {
       if (item.len > 0 && !covered(ranges, item.clock, item.len)) return false
     }
@@ -59,7 +61,7 @@ export interface AwarenessLimits {
  * `MESSAGE_TOO_LARGE` or `PROTOCOL_ERROR`. The layout is y-protocols' awareness encoding:
  * varUint count, then per client varUint id, varUint clock, varString JSON state.
  */
-export function checkAwarenessUpdate(update: Uint8Array, ownClients: ReadonlySet<number>, limits: AwarenessLimits): void {
+export function checkAwarenessUpdate(update: Uint8Array, ownClients: ReadonlySet<number> | undefined, limits: AwarenessLimits): void {
   if (update.byteLength > limits.maxBytes) {
     throw new KvsyncError('MESSAGE_TOO_LARGE', `awareness update of ${update.byteLength} bytes exceeds ${limits.maxBytes}`)
   }
@@ -71,9 +73,9 @@ export function checkAwarenessUpdate(update: Uint8Array, ownClients: ReadonlySet
       const client = decoding.readVarUint(decoder)
       decoding.readVarUint(decoder)
       const state = decoding.readVarString(decoder)
-      if (state !== 'null' && !ownClients.has(client)) added++
+      if (state !== 'null' && ownClients?.has(client) !== true) added++
     }
-    if (ownClients.size + added > limits.maxClients) {
+    if ((ownClients?.size ?? 0) + added > limits.maxClients) {
       throw new KvsyncError('PROTOCOL_ERROR', `a connection may announce at most ${limits.maxClients} awareness clients`)
     }
   } catch (error) {

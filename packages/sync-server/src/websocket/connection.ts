@@ -9,7 +9,7 @@ import type { Logger } from '../logger.js'
 import type { ServerMetrics } from '../metrics/server-metrics.js'
 import { handleClientMessage, isWriteMessage } from '../protocol/handle-message.js'
 import type { MessageContext } from '../protocol/handle-message.js'
-import { awarenessMessage, syncStep1Message } from '../protocol/messages.js'
+import type { AwarenessLimits } from '../protocol/write-check.js'
 import { closeCodeFor, explainsClose } from './close-reasons.js'
 
 /** A close code and reason from the `CloseCodes` table. */
@@ -18,7 +18,10 @@ export interface CloseCode {
   readonly reason: string
 }
 
-/** Per-connection bounds; see `SyncServerOptions` for their meaning and defaults. */
+/**
+ * Per-connection bounds; see `SyncServerOptions` for their meaning and defaults. One object
+ * shared by every connection of an endpoint.
+ */
 export interface ConnectionLimits {
   /** Bytes of frames a connection may queue while its document loads. */
   readonly maxPendingBytes: number
@@ -26,8 +29,7 @@ export interface ConnectionLimits {
   readonly messageRate: number
   readonly messageBurst: number
   readonly maxBufferedBytes: number
-  readonly maxAwarenessBytes: number
-  readonly maxAwarenessClients: number
+  readonly awareness: AwarenessLimits
 }
 
 /** Options of {@link Connection}. */
@@ -38,9 +40,9 @@ export interface ConnectionOptions {
   readonly access: Access
   readonly limits: ConnectionLimits
   readonly metrics: ServerMetrics
-  /** Clock in ms since the epoch, for token expiry. */
+  /** Clock in ms since the epoch, for token expiry. Shared by every connection. */
   readonly now: () => number
-  /** Called once the connection is closed and detached from its document. */
+  /** Called once the connection is closed and detached from its document. Shared by every connection. */
   readonly onClosed: (connection: Connection) => void
 }
 
@@ -54,15 +56,19 @@ const MAX_TIMER_MS = 2_147_483_647
  *
  * Enforces the per-connection limits (message size and rate, send buffer), the token's write
  * permission and expiry, and sends kvsync clients (those that said `hello`) durable acks and
- * coded errors.
+ * coded errors. It is itself the {@link MessageContext} its messages are handled in, so a
+ * connection costs one object and its socket listeners rather than a context and a closure per
+ * callback (idle connections are most of a server's connections).
  */
-export class Connection implements DocumentPeer {
+export class Connection implements DocumentPeer, MessageContext {
   readonly store: string
-  readonly awarenessClients = new Set<number>()
+  awarenessClients: Set<number> | undefined
   /** Protocol version the client announced with `hello`; `undefined` for stock clients. */
   kvsyncVersion: number | undefined
   /** Cleared on every ping, set by the pong or any frame; see {@link Connection.ping}. */
   alive = true
+  /** Whether this connection's token allows writing to the store. */
+  readonly canWrite: boolean
   readonly #socket: WebSocket
   readonly #lease: DocumentLease
   readonly #logger: Logger
@@ -72,15 +78,15 @@ export class Connection implements DocumentPeer {
   readonly #now: () => number
   readonly #bucket: TokenBucket
   readonly #onClosed: (connection: Connection) => void
+  /** Frames received before the document loaded; `undefined` once attached (or closed). */
   #pending: Uint8Array[] | undefined = []
   #pendingBytes = 0
   #document: ServerDocument | undefined
-  #context: MessageContext | undefined
   #expiryTimer: NodeJS.Timeout | undefined
   #closed = false
   #unconfirmedWrites = 0
   /** Updates received in this turn, applied together by #applyWrites. */
-  #writes: Uint8Array[] = []
+  #writes: Uint8Array[] | undefined
   /** Clocks of writes that became durable in this microtask checkpoint, sent as one ack. */
   #ackClocks: Map<number, number> | undefined
 
@@ -95,24 +101,35 @@ export class Connection implements DocumentPeer {
     this.#onClosed = options.onClosed
     this.#bucket = new TokenBucket({ rate: options.limits.messageRate, burst: options.limits.messageBurst })
     this.store = options.lease.name
+    this.canWrite = options.access.canWrite(this.store)
     this.#socket.binaryType = 'nodebuffer'
-    this.#socket.on('message', this.#onMessage)
+    this.#socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => this.#onMessage(data, isBinary))
     this.#socket.on('pong', () => {
       this.alive = true
     })
     this.#socket.on('close', () => this.#detach())
-    this.#socket.on('error', (error) => {
-      // ws reports frames it rejects (too large, bad framing) as WS_ERR_* and closes with 1009 /
-      // 1002 itself; network failures (ECONNRESET) are routine.
-      const code = errorCode(error)
-      const level = code?.startsWith('WS_ERR_') === true ? 'warn' : 'debug'
-      if (level === 'warn') this.#metrics.errors.inc({ code: code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'MESSAGE_TOO_LARGE' : 'PROTOCOL_ERROR' })
-      this.#logger[level]('socket error', { doc: this.store, code, error })
-    })
+    this.#socket.on('error', (error) => this.#onSocketError(error))
     this.#scheduleExpiry()
-    options.lease.ready.then(this.#attach, (error: unknown) => {
-      this.fail(isKvsyncError(error) ? error : new KvsyncError('STORAGE_FAILED', 'the store could not be loaded', { cause: error }))
-    })
+    options.lease.ready.then(
+      (document) => this.#attach(document),
+      (error: unknown) => {
+        this.fail(isKvsyncError(error) ? error : new KvsyncError('STORAGE_FAILED', 'the store could not be loaded', { cause: error }))
+      },
+    )
+  }
+
+  /** The document this connection is attached to (its messages are handled only once it is). */
+  get document(): ServerDocument {
+    return this.#document as ServerDocument
+  }
+
+  /** This connection, as the origin of its updates and awareness changes. */
+  get peer(): DocumentPeer {
+    return this
+  }
+
+  get awarenessLimits(): AwarenessLimits {
+    return this.#limits.awareness
   }
 
   /** Writes still waiting to become durable. */
@@ -134,9 +151,9 @@ export class Connection implements DocumentPeer {
     }
     this.#metrics.messagesOut.inc()
     this.#metrics.bytesOut.inc({}, message.byteLength)
-    this.#socket.send(message, { binary: true }, (error) => {
-      if (error !== undefined && error !== null) this.#logger.debug('send failed', { doc: this.store, error })
-    })
+    // Binary, since it is not a string. No callback: a failed write makes ws close the socket,
+    // which detaches us, and a closure per message would be garbage for every broadcast.
+    this.#socket.send(message)
   }
 
   /**
@@ -188,34 +205,43 @@ export class Connection implements DocumentPeer {
     return new Promise((resolve) => this.#socket.once('close', () => resolve()))
   }
 
-  readonly #attach = (document: ServerDocument): void => {
+  /** {@link MessageContext.reply}: sends to this connection only. */
+  reply(message: Uint8Array): void {
+    this.send(message)
+  }
+
+  /** {@link MessageContext.write}: holds the update until the end of this turn (see #applyWrites). */
+  write(update: Uint8Array): void {
+    this.#metrics.updatesIn.inc()
+    const writes = (this.#writes ??= [])
+    writes.push(update)
+    // Frames read together (one socket read) are handled in one synchronous loop; the
+    // microtask runs right after it.
+    if (writes.length === 1) queueMicrotask(() => this.#applyWrites())
+  }
+
+  /** {@link MessageContext.refused}: a write was refused; kvsync clients are told why. */
+  refused(error: KvsyncError): void {
+    this.#metrics.errors.inc({ code: error.code })
+    this.#logger.debug('refused a write', { doc: this.store, code: error.code })
+    if (this.kvsyncVersion !== undefined) this.send(encodeErrorMessage(error.code, error.message))
+  }
+
+  /** {@link MessageContext.announceKvsync}: on hello, ack the document's whole state once it is durable. */
+  announceKvsync(version: number): void {
+    const first = this.kvsyncVersion === undefined
+    this.kvsyncVersion = version
+    if (first) this.#ackWhenDurable(this.document.whenDurable(), this.document.stateVector())
+  }
+
+  #attach(document: ServerDocument): void {
     if (this.#closed) return
     this.#document = document
-    this.#context = {
-      document,
-      peer: this,
-      canWrite: this.#access.canWrite(this.store),
-      awarenessLimits: { maxBytes: this.#limits.maxAwarenessBytes, maxClients: this.#limits.maxAwarenessClients },
-      reply: (message) => this.send(message),
-      announceKvsync: (version) => this.#announceKvsync(document, version),
-      write: (update) => {
-        this.#metrics.updatesIn.inc()
-        this.#writes.push(update)
-        // Frames read together (one socket read) are handled in one synchronous loop; the
-        // microtask runs right after it.
-        if (this.#writes.length === 1) queueMicrotask(this.#applyWrites)
-      },
-      refused: (error) => {
-        this.#metrics.errors.inc({ code: error.code })
-        this.#logger.debug('refused a write', { doc: this.store, code: error.code })
-        if (this.kvsyncVersion !== undefined) this.send(encodeErrorMessage(error.code, error.message))
-      },
-    }
     document.peers.add(this)
     this.#metrics.connectionsAccepted.inc()
-    this.send(syncStep1Message(document.doc))
-    const clients = [...document.awareness.getStates().keys()]
-    if (clients.length > 0) this.send(awarenessMessage(document.awareness, clients))
+    this.send(document.syncStep1Message())
+    const states = document.awarenessStatesMessage()
+    if (states !== undefined) this.send(states)
     const pending = this.#pending ?? []
     this.#pending = undefined
     for (const data of pending) {
@@ -224,7 +250,16 @@ export class Connection implements DocumentPeer {
     }
   }
 
-  readonly #onMessage = (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void => {
+  #onSocketError(error: Error): void {
+    // ws reports frames it rejects (too large, bad framing) as WS_ERR_* and closes with 1009 /
+    // 1002 itself; network failures (ECONNRESET) are routine.
+    const code = errorCode(error)
+    const level = code?.startsWith('WS_ERR_') === true ? 'warn' : 'debug'
+    if (level === 'warn') this.#metrics.errors.inc({ code: code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'MESSAGE_TOO_LARGE' : 'PROTOCOL_ERROR' })
+    this.#logger[level]('socket error', { doc: this.store, code, error })
+  }
+
+  #onMessage(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
     this.alive = true
     if (this.#closed) return
     const bytes = toBytes(data)
@@ -255,16 +290,15 @@ export class Connection implements DocumentPeer {
   }
 
   #handle(data: Uint8Array): void {
-    const context = this.#context
-    if (context === undefined) return
-    if (!isWriteMessage(data) && this.#writes.length > 0) {
+    if (this.#document === undefined) return
+    if (!isWriteMessage(data) && this.#writes !== undefined && this.#writes.length > 0) {
       // Everything else sees the updates that came before it; a malformed one closes us here,
       // and the frames after it are dropped, as when each update was applied on arrival.
       this.#applyWrites()
       if (this.#closed) return
     }
     try {
-      handleClientMessage(context, data)
+      handleClientMessage(this, data)
     } catch (error) {
       // lib0 decoders throw plain errors on truncated input: garbage all the same.
       this.fail(isKvsyncError(error) ? error : new KvsyncError('PROTOCOL_ERROR', 'malformed message', { cause: error }))
@@ -276,7 +310,7 @@ export class Connection implements DocumentPeer {
    * row, one broadcast entry, one ack) instead of one each. Each is still checked on its own:
    * the ones before a malformed one stay applied, as when each was applied on arrival.
    */
-  readonly #applyWrites = (): void => {
+  #applyWrites(): void {
     try {
       this.#applyWritesOr(true)
     } catch (error) {
@@ -288,8 +322,8 @@ export class Connection implements DocumentPeer {
   /** See #applyWrites; with `failConnection` false a malformed update is dropped silently. */
   #applyWritesOr(failConnection: boolean): void {
     const updates = this.#writes
-    if (updates.length === 0) return
-    this.#writes = []
+    if (updates === undefined || updates.length === 0) return
+    this.#writes = undefined
     const document = this.#document
     if (document === undefined) return
     const { applied, error } = document.applyUpdates(updates, this)
@@ -297,13 +331,6 @@ export class Connection implements DocumentPeer {
     if (applied.clocks.size > 0) this.#ackWhenDurable(applied.durable, applied.clocks)
     else applied.durable.catch(() => {})
     if (error !== undefined && failConnection) this.fail(error)
-  }
-
-  /** On hello: ack the document's whole state once it is durable, so the client can catch up. */
-  #announceKvsync(document: ServerDocument, version: number): void {
-    const first = this.kvsyncVersion === undefined
-    this.kvsyncVersion = version
-    if (first) this.#ackWhenDurable(document.whenDurable(), document.stateVector())
   }
 
   #ackWhenDurable(durable: Promise<void>, clocks: ReadonlyMap<number, number>): void {
@@ -318,7 +345,7 @@ export class Connection implements DocumentPeer {
         const first = this.#ackClocks === undefined
         const merged = (this.#ackClocks ??= new Map())
         for (const [client, clock] of clocks) if (clock > (merged.get(client) ?? 0)) merged.set(client, clock)
-        if (first) queueMicrotask(this.#sendAck)
+        if (first) queueMicrotask(() => this.#sendAck())
       },
       () => {
         // The write queue logged the failure; this write will never be acknowledged.
@@ -327,7 +354,7 @@ export class Connection implements DocumentPeer {
     )
   }
 
-  readonly #sendAck = (): void => {
+  #sendAck(): void {
     const clocks = this.#ackClocks
     this.#ackClocks = undefined
     if (clocks === undefined || this.#closed) return

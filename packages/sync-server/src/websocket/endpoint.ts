@@ -20,7 +20,14 @@ export interface WebSocketEndpointOptions {
   readonly logger: Logger
   readonly authenticator: Authenticator
   readonly metrics: ServerMetrics
-  readonly limits: Omit<ConnectionLimits, 'maxPendingBytes'>
+  readonly limits: {
+    readonly maxMessageBytes: number
+    readonly messageRate: number
+    readonly messageBurst: number
+    readonly maxBufferedBytes: number
+    readonly maxAwarenessBytes: number
+    readonly maxAwarenessClients: number
+  }
   /** Most sockets at once, refused ones included. */
   readonly maxConnections: number
   /** How long a refused socket waits for a hello; see `rejectSocket`. */
@@ -43,6 +50,12 @@ export class WebSocketEndpoint {
   /** Refused sockets waiting to be closed; they count against `maxConnections`. */
   readonly #refused = new Set<WebSocket>()
   readonly #heartbeat: NodeJS.Timeout
+  /** Shared by every connection, like the two callbacks below: nothing of it is per connection. */
+  readonly #connectionLimits: ConnectionLimits
+  readonly #now = (): number => this.#options.authenticator.now()
+  readonly #onClosed = (closed: Connection): void => {
+    this.#connections.delete(closed)
+  }
   #closing = false
 
   constructor(options: WebSocketEndpointOptions) {
@@ -54,6 +67,16 @@ export class WebSocketEndpoint {
     const hardLimit = maxMessageBytes + Math.min(maxMessageBytes, 1024 * 1024)
     // Compression stays off: Yjs updates compress poorly and deflate costs CPU per reader.
     this.#server = new WebSocketServer({ noServer: true, maxPayload: hardLimit, perMessageDeflate: false })
+    const { messageRate, messageBurst, maxBufferedBytes, maxAwarenessBytes, maxAwarenessClients } = options.limits
+    this.#connectionLimits = {
+      maxMessageBytes,
+      messageRate,
+      messageBurst,
+      maxBufferedBytes,
+      // Room for a full-size first update plus the handshake while the store loads.
+      maxPendingBytes: 2 * maxMessageBytes,
+      awareness: { maxBytes: maxAwarenessBytes, maxClients: maxAwarenessClients },
+    }
     this.#heartbeat = setInterval(() => this.#ping(), options.pingIntervalMs)
     this.#heartbeat.unref()
   }
@@ -127,10 +150,9 @@ export class WebSocketEndpoint {
       logger: this.#options.logger,
       access,
       metrics: this.#options.metrics,
-      now: () => this.#options.authenticator.now(),
-      // Room for a full-size first update plus the handshake while the store loads.
-      limits: { ...this.#options.limits, maxPendingBytes: 2 * this.#options.limits.maxMessageBytes },
-      onClosed: (closed) => this.#connections.delete(closed),
+      now: this.#now,
+      limits: this.#connectionLimits,
+      onClosed: this.#onClosed,
     })
     this.#connections.add(connection)
   }

@@ -122,7 +122,9 @@ async function fuzz(url: string, random: () => number, seeds: Uint8Array[], stop
 
 describe('fuzzing the WebSocket endpoint', () => {
   it(`survives ${frameTarget} hostile frames while other stores keep syncing (seed ${seed})`, async () => {
-    const running = await cli.start(['--message-rate', '1000000', '--message-burst', '1000000', '--log-level', 'error', '--max-message-bytes', '65536'])
+    // --hibernate-after-ms 1: hostile frames also reach hibernated stores (no-op, garbage and
+    // waking updates are judged against the encoded state there).
+    const running = await cli.start(['--message-rate', '1000000', '--message-burst', '1000000', '--log-level', 'error', '--max-message-bytes', '65536', '--hibernate-after-ms', '1'])
     const random = prng(seed)
     const seeds = seedFrames(random)
     const writer = new RawClient(`${running.url}/calm/store`)

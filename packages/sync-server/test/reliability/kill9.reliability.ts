@@ -31,7 +31,11 @@ describe('kill -9 during a write storm', () => {
     const random = prng(seed)
     const acknowledged: TrackedWrite[] = []
     let totalWrites = 0
-    const args = ['--message-rate', '1000000', '--message-burst', '1000000', '--log-level', 'error']
+    let hibernations = 0
+    let wakes = 0
+    // --hibernate-after-ms 1: the stores hibernate in every pause of the storm and are woken by
+    // the next write, so kills also land between an ack and a hibernation, or mid-wake.
+    const args = ['--message-rate', '1000000', '--message-burst', '1000000', '--log-level', 'error', '--hibernate-after-ms', '1']
     for (let cycle = 0; cycle < cycles; cycle++) {
       const server = await cli.start(args)
       // Everything acknowledged in earlier cycles survived the kill before this start.
@@ -62,6 +66,9 @@ describe('kill -9 during a write storm', () => {
       // Kill at a random point shortly after, mid-storm.
       const extra = Math.floor(random() * 100)
       await vi.waitFor(() => expect(ackedSoFar()).toBeGreaterThan(50 + extra), { timeout: 10_000, interval: 5 })
+      const metrics = await server.metrics()
+      hibernations += metrics.get('kvsync_stores_hibernated_total') ?? 0
+      wakes += metrics.get('kvsync_stores_woken_total') ?? 0
       server.kill('SIGKILL')
       expect((await server.exited).signal).toBe('SIGKILL')
       storming = false
@@ -84,7 +91,8 @@ describe('kill -9 during a write storm', () => {
       final.kill('SIGTERM')
       await final.exited
     }
-    console.log(`kill -9: ${cycles} cycles, ${totalWrites} writes, ${acknowledged.length} acknowledged, all present (seed ${seed})`)
+    console.log(`kill -9: ${cycles} cycles, ${totalWrites} writes, ${acknowledged.length} acknowledged, all present; ${hibernations} hibernations, ${wakes} wakes (seed ${seed})`)
     expect(acknowledged.length).toBeGreaterThan(cycles * 50)
+    expect(wakes, 'the storm should have woken hibernated stores').toBeGreaterThan(0)
   }, 600_000)
 })

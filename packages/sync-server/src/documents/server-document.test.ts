@@ -1,0 +1,200 @@
+import * as Y from 'yjs'
+import * as decoding from 'lib0/decoding'
+import { describe, expect, it, vi } from 'vitest'
+import { KvRegister, isKvsyncError } from '@kvsync/shared'
+import { silentLogger } from '../logger.js'
+import { MemoryDocStorage } from '../storage/memory.js'
+import { ServerDocument } from './server-document.js'
+import type { DocumentPeer } from './server-document.js'
+import { WriteQueue } from './write-queue.js'
+
+/** A peer that records what it is sent. */
+function peer(): DocumentPeer & { sent: Uint8Array[] } {
+  const sent: Uint8Array[] = []
+  return { sent, awarenessClients: undefined, send: (message) => void sent.push(message) }
+}
+
+/** A loaded document over memory storage, with its storage and a writer replica. */
+async function loaded(name = 'doc', stored: Uint8Array[] = []) {
+  const storage = new MemoryDocStorage()
+  for (const update of stored) await storage.appendUpdate(name, update)
+  const queue = new WriteQueue({ storage, logger: silentLogger })
+  const document = ServerDocument.load({
+    name,
+    storedUpdates: await storage.loadUpdates(name),
+    queue,
+    compactAfterUpdates: 500,
+    tombstoneRetentionMs: 60_000,
+    logger: silentLogger,
+    maxPendingBytes: 1024 * 1024,
+  })
+  queue.noteLoaded(name, stored.length)
+  const writer = new Y.Doc()
+  /** Sends the writer's changes since `before` (its state vector) to the document. */
+  const push = (before: Uint8Array, from: DocumentPeer): ReturnType<ServerDocument['applyUpdates']> =>
+    document.applyUpdates([Y.encodeStateAsUpdate(writer, before)], from)
+  return { storage, queue, document, writer, push }
+}
+
+/** The payload of a sync step 2 message. */
+function step2Payload(message: Uint8Array): Uint8Array {
+  const decoder = decoding.createDecoder(message)
+  decoding.readVarUint(decoder)
+  decoding.readVarUint(decoder)
+  return decoding.readVarUint8Array(decoder)
+}
+
+describe('ServerDocument hibernation', () => {
+  it('answers sync and state questions from the encoded state exactly as the live document did', async () => {
+    const { document, writer, push } = await loaded()
+    const map = writer.getMap('kv')
+    for (let i = 0; i < 20; i++) map.set(`k${i}`, i)
+    map.delete('k3')
+    push(new Uint8Array([0]), peer())
+    const partial = new Y.Doc()
+    partial.getMap('kv').set('other', true)
+    const before = {
+      step1: document.syncStep1Message(),
+      vector: document.stateVector(),
+      step2Empty: document.syncStep2Message(Y.encodeStateVector(new Y.Doc())),
+      step2Partial: document.syncStep2Message(Y.encodeStateVector(partial)),
+    }
+    expect(document.hibernate()).toBe(true)
+    expect(document.hibernated).toBe(true)
+    expect(document.syncStep1Message()).toEqual(before.step1)
+    expect(document.stateVector()).toEqual(before.vector)
+    for (const [stateVector, live] of [
+      [Y.encodeStateVector(new Y.Doc()), before.step2Empty],
+      [Y.encodeStateVector(partial), before.step2Partial],
+    ] as const) {
+      const viaEncoded = new Y.Doc()
+      Y.applyUpdate(viaEncoded, step2Payload(document.syncStep2Message(stateVector)))
+      const viaLive = new Y.Doc()
+      Y.applyUpdate(viaLive, step2Payload(live))
+      expect(viaEncoded.getMap('kv').toJSON()).toEqual(viaLive.getMap('kv').toJSON())
+    }
+    expect(document.hibernated).toBe(true)
+  })
+
+  it('stays hibernated for updates that change nothing, and acks their clocks', async () => {
+    const { document, writer, push } = await loaded()
+    writer.getMap('kv').set('a', 1)
+    writer.getMap('kv').delete('a')
+    push(new Uint8Array([0]), peer())
+    expect(document.hibernate()).toBe(true)
+    // What a stock client sends on reconnect: its whole state, deletions included.
+    const { applied, error } = push(new Uint8Array([0]), peer())
+    expect(error).toBeUndefined()
+    expect(applied.clocks).toEqual(new Map([[writer.clientID, Y.getState(writer.store, writer.clientID)]]))
+    await applied.durable
+    expect(document.hibernated).toBe(true)
+  })
+
+  it('wakes for an update that changes it, stores and broadcasts it once, and hibernates again', async () => {
+    const { storage, document, writer, push } = await loaded()
+    const reader = peer()
+    document.peers.add(reader)
+    writer.getMap('kv').set('a', 1)
+    push(new Uint8Array([0]), peer())
+    await document.whenDurable()
+    expect(document.hibernate()).toBe(true)
+    const before = Y.encodeStateVector(writer)
+    writer.getMap('kv').set('b', 2)
+    const { applied, error } = push(before, peer())
+    expect(error).toBeUndefined()
+    expect(document.hibernated).toBe(false)
+    await applied.durable
+    const stored = new Y.Doc()
+    for (const update of await storage.loadUpdates('doc')) Y.applyUpdate(stored, update)
+    expect(stored.getMap('kv').toJSON()).toEqual({ a: 1, b: 2 })
+    expect((await storage.loadUpdates('doc')).length).toBe(2)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(reader.sent.length).toBe(2)
+    expect(document.hibernate()).toBe(true)
+  })
+
+  it('stops at a malformed update without waking, keeping what came before', async () => {
+    const { document, writer, push } = await loaded()
+    writer.getMap('kv').set('a', 1)
+    push(new Uint8Array([0]), peer())
+    expect(document.hibernate()).toBe(true)
+    const known = Y.encodeStateAsUpdate(writer)
+    const { applied, error } = document.applyUpdates([known, Uint8Array.of(9, 9, 9)], peer())
+    expect(error?.code).toBe('PROTOCOL_ERROR')
+    expect(applied.clocks.get(writer.clientID)).toBe(1)
+    expect(document.hibernated).toBe(true)
+  })
+
+  it('does not hibernate while structs wait for missing dependencies, nor lose them', async () => {
+    const { document, writer, push } = await loaded()
+    writer.getMap('kv').set('first', 1)
+    const first = Y.encodeStateAsUpdate(writer)
+    const afterFirst = Y.encodeStateVector(writer)
+    writer.getMap('kv').set('second', 2)
+    push(afterFirst, peer())
+    expect(document.hibernate()).toBe(false)
+    document.applyUpdates([first], peer())
+    expect(document.hibernate()).toBe(true)
+    const reader = new Y.Doc()
+    Y.applyUpdate(reader, step2Payload(document.syncStep2Message(new Uint8Array([0]))))
+    expect(reader.getMap('kv').toJSON()).toEqual({ first: 1, second: 2 })
+  })
+
+  it('compacts from the encoded state, also when unloaded afterwards', async () => {
+    const { storage, document, writer, push } = await loaded()
+    for (const value of [1, 2, 3]) {
+      const before = Y.encodeStateVector(writer)
+      writer.getMap('kv').set('k', value)
+      push(before, peer())
+    }
+    await document.whenDurable()
+    expect(document.hibernate()).toBe(true)
+    const compacted = document.compact()
+    document.destroy()
+    expect(await compacted).toBe(true)
+    const rows = await storage.loadUpdates('doc')
+    expect(rows.length).toBe(1)
+    const reloaded = new Y.Doc()
+    Y.applyUpdate(reloaded, rows[0] as Uint8Array)
+    expect(reloaded.getMap('kv').get('k')).toBe(3)
+  })
+
+  it('wakes for a sweep only once one is due', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      vi.setSystemTime(1_000_000)
+      const stored = new Y.Doc()
+      const register = new KvRegister(stored)
+      register.set('soon', 'gone', { ttl: 60_000 })
+      register.set('kept', 'here')
+      register.destroy()
+      const { document } = await loaded('doc', [Y.encodeStateAsUpdate(stored)])
+      expect(document.hibernate()).toBe(true)
+      vi.setSystemTime(1_059_999)
+      expect(document.sweep()).toEqual({ expired: 0, purged: 0 })
+      expect(document.hibernated).toBe(true)
+      vi.setSystemTime(1_060_000)
+      expect(document.sweep()).toEqual({ expired: 1, purged: 0 })
+      expect(document.hibernated).toBe(false)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('refuses to wake once destroyed', async () => {
+    const { document, writer, push } = await loaded()
+    writer.getMap('kv').set('a', 1)
+    push(new Uint8Array([0]), peer())
+    expect(document.hibernate()).toBe(true)
+    document.destroy()
+    writer.getMap('kv').set('b', 2)
+    let thrown: unknown
+    try {
+      push(new Uint8Array([0]), peer())
+    } catch (error) {
+      thrown = error
+    }
+    expect(isKvsyncError(thrown, 'STORE_CLOSED')).toBe(true)
+    expect(document.hibernate()).toBe(false)
+  })
+})
