@@ -57,10 +57,11 @@ export interface AppliedUpdate {
   readonly clocks: ReadonlyMap<number, number>
 }
 
-/** The live form of a document: its Y.Doc and the register over it. */
+/** The live form of a document: its Y.Doc, the register over it, and its update listener. */
 interface Awake {
   readonly doc: Y.Doc
   readonly register: KvRegister
+  readonly onUpdate: (update: Uint8Array, origin: unknown) => void
 }
 
 /** The hibernated form: the encoded state, and when a sweep would next change it. */
@@ -95,7 +96,7 @@ export class ServerDocument {
   #awake: Awake | undefined
   #hibernated: Hibernated | undefined
   /** Updates applied since the last broadcast; merged into one frame (see #onUpdate). */
-  #outgoing: Uint8Array[] = []
+  #outgoing: Uint8Array[] | undefined
   #updatesSinceCompaction: number
   /** Encoded size when last loaded or hibernated, plus the updates applied since: the cost of waking. */
   #sizeBytes: number
@@ -327,7 +328,7 @@ export class ServerDocument {
   destroy(): void {
     if (this.#destroyed) return
     this.#destroyed = true
-    this.#outgoing = []
+    this.#outgoing = undefined
     if (this.#awake !== undefined) this.#release(this.#awake)
     this.peers.clear()
   }
@@ -347,13 +348,15 @@ export class ServerDocument {
       doc.destroy()
       throw new KvsyncError('CORRUPT_DATA', `stored updates of ${JSON.stringify(this.name)} cannot be applied`, { cause })
     }
-    doc.on('update', this.#onUpdate)
+    // Created per decode, not per document: a hibernated document holds no closures.
+    const onUpdate = (update: Uint8Array, origin: unknown): void => this.#onUpdate(update, origin)
+    doc.on('update', onUpdate)
     // Created after the update listener: repairs it makes while indexing are stored and sent.
     const register = new KvRegister(doc, {
       onInvalidEntry: (report) =>
         this.#logger.warn('ignored a malformed entry', { doc: this.name, code: 'CORRUPT_DATA', client: report.client, clock: report.clock, reason: report.reason }),
     })
-    return { doc, register }
+    return { doc, register, onUpdate }
   }
 
   /** The awake form, decoding the encoded state first if hibernated. */
@@ -373,11 +376,11 @@ export class ServerDocument {
 
   #release(awake: Awake): void {
     awake.register.destroy()
-    awake.doc.off('update', this.#onUpdate)
+    awake.doc.off('update', awake.onUpdate)
     awake.doc.destroy()
   }
 
-  readonly #onUpdate = (update: Uint8Array, origin: unknown): void => {
+  #onUpdate(update: Uint8Array, origin: unknown): void {
     if (origin === storageOrigin) return
     this.#changedAt = performance.now()
     this.#sizeBytes += update.byteLength
@@ -385,8 +388,9 @@ export class ServerDocument {
     // (frames read in one poll phase, plus the register's repairs) goes out as one merged
     // update, encoded once, the same bytes for every peer. Stock clients still get one message
     // per frame.
-    this.#outgoing.push(update)
-    if (this.#outgoing.length === 1) setImmediate(this.#broadcast)
+    const outgoing = (this.#outgoing ??= [])
+    outgoing.push(update)
+    if (outgoing.length === 1) setImmediate(() => this.#broadcast())
     this.#queue.append(this.name, update).catch(() => {
       // The queue logged the failure; the update stays in memory and in later snapshots.
     })
@@ -394,10 +398,10 @@ export class ServerDocument {
     if (this.#updatesSinceCompaction >= this.#compactAfterUpdates) this.#compactInBackground()
   }
 
-  readonly #broadcast = (): void => {
+  #broadcast(): void {
     const updates = this.#outgoing
-    this.#outgoing = []
-    if (updates.length === 0 || this.#destroyed) return
+    this.#outgoing = undefined
+    if (updates === undefined || updates.length === 0 || this.#destroyed) return
     const message = updateMessage(updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates))
     this.#metrics?.broadcasts.inc()
     // A peer that cannot keep up is detached while we iterate: a Set skips entries deleted

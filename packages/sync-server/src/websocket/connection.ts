@@ -1,4 +1,3 @@
-import type { WebSocket } from 'ws'
 import { CloseCodes, KvsyncError, encodeDurableAck, encodeErrorMessage, isKvsyncError } from '@kvsync/shared'
 import type { Access } from '../auth/access.js'
 import type { DocumentLease } from '../documents/registry.js'
@@ -11,6 +10,7 @@ import { handleClientMessage, isWriteMessage } from '../protocol/handle-message.
 import type { MessageContext } from '../protocol/handle-message.js'
 import type { AwarenessLimits } from '../protocol/write-check.js'
 import { closeCodeFor, explainsClose } from './close-reasons.js'
+import type { PeerSocket, SocketOwner } from './peer-socket.js'
 
 /** A close code and reason from the `CloseCodes` table. */
 export interface CloseCode {
@@ -34,7 +34,7 @@ export interface ConnectionLimits {
 
 /** Options of {@link Connection}. */
 export interface ConnectionOptions {
-  readonly socket: WebSocket
+  readonly socket: PeerSocket
   readonly lease: DocumentLease
   readonly logger: Logger
   readonly access: Access
@@ -60,7 +60,7 @@ const MAX_TIMER_MS = 2_147_483_647
  * connection costs one object and its socket listeners rather than a context and a closure per
  * callback (idle connections are most of a server's connections).
  */
-export class Connection implements DocumentPeer, MessageContext {
+export class Connection implements DocumentPeer, MessageContext, SocketOwner {
   readonly store: string
   awarenessClients: Set<number> | undefined
   /** Protocol version the client announced with `hello`; `undefined` for stock clients. */
@@ -69,7 +69,7 @@ export class Connection implements DocumentPeer, MessageContext {
   alive = true
   /** Whether this connection's token allows writing to the store. */
   readonly canWrite: boolean
-  readonly #socket: WebSocket
+  readonly #socket: PeerSocket
   readonly #lease: DocumentLease
   readonly #logger: Logger
   readonly #access: Access
@@ -103,12 +103,7 @@ export class Connection implements DocumentPeer, MessageContext {
     this.store = options.lease.name
     this.canWrite = options.access.canWrite(this.store)
     this.#socket.binaryType = 'nodebuffer'
-    this.#socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => this.#onMessage(data, isBinary))
-    this.#socket.on('pong', () => {
-      this.alive = true
-    })
-    this.#socket.on('close', () => this.#detach())
-    this.#socket.on('error', (error) => this.#onSocketError(error))
+    this.#socket.attachOwner(this)
     this.#scheduleExpiry()
     options.lease.ready.then(
       (document) => this.#attach(document),
@@ -250,7 +245,13 @@ export class Connection implements DocumentPeer, MessageContext {
     }
   }
 
-  #onSocketError(error: Error): void {
+  /** @internal {@link SocketOwner.socketClosed}, called by the socket only. */
+  socketClosed(): void {
+    this.#detach()
+  }
+
+  /** @internal {@link SocketOwner.socketError}, called by the socket only. */
+  socketError(error: Error): void {
     // ws reports frames it rejects (too large, bad framing) as WS_ERR_* and closes with 1009 /
     // 1002 itself; network failures (ECONNRESET) are routine.
     const code = errorCode(error)
@@ -259,7 +260,8 @@ export class Connection implements DocumentPeer, MessageContext {
     this.#logger[level]('socket error', { doc: this.store, code, error })
   }
 
-  #onMessage(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+  /** @internal {@link SocketOwner.receive}, called by the socket only. */
+  receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
     this.alive = true
     if (this.#closed) return
     const bytes = toBytes(data)

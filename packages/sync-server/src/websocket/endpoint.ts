@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js'
 import type { ServerMetrics } from '../metrics/server-metrics.js'
 import { Connection } from './connection.js'
 import type { ConnectionLimits } from './connection.js'
+import { PeerSocket } from './peer-socket.js'
 import { rejectSocket } from './reject.js'
 import { storeFromUrl } from './store-url.js'
 
@@ -66,7 +67,7 @@ export class WebSocketEndpoint {
     // coded error.
     const hardLimit = maxMessageBytes + Math.min(maxMessageBytes, 1024 * 1024)
     // Compression stays off: Yjs updates compress poorly and deflate costs CPU per reader.
-    this.#server = new WebSocketServer({ noServer: true, maxPayload: hardLimit, perMessageDeflate: false })
+    this.#server = new WebSocketServer({ noServer: true, maxPayload: hardLimit, perMessageDeflate: false, WebSocket: PeerSocket })
     const { messageRate, messageBurst, maxBufferedBytes, maxAwarenessBytes, maxAwarenessClients } = options.limits
     this.#connectionLimits = {
       maxMessageBytes,
@@ -145,7 +146,8 @@ export class WebSocketEndpoint {
       return
     }
     const connection = new Connection({
-      socket,
+      // The server constructs PeerSockets (see the constructor); ws types them as its base class.
+      socket: socket as PeerSocket,
       lease: this.#options.registry.open(target.store),
       logger: this.#options.logger,
       access,
