@@ -1,5 +1,5 @@
-import { KvsyncError, type KvEntry } from '@kvsync/shared'
-import type { LocalPersistence, MaterializedRows } from './storage/types.js'
+import { KvsyncError } from '@kvsync/shared'
+import type { LocalPersistence } from './storage/types.js'
 
 const INITIAL_RETRY_MS = 1_000
 const MAX_RETRY_MS = 60_000
@@ -33,15 +33,6 @@ export interface CommitQueueOptions {
   persistence: LocalPersistence
   /** The full current state, for compaction and for recovering after a failed commit. */
   snapshot: () => Uint8Array
-  /**
-   * Materialized rows of the keys changed since the last call (and forgets them). Called at
-   * the moment a commit's updates are fixed, so rows and updates describe the same state.
-   */
-  takeRows?: (limit: number) => MaterializedRows | undefined
-  /** Rows of every key (rebuilding the view after a failed commit lost some). */
-  allRows?: () => MaterializedRows
-  /** The same as `allRows`, as entries (see CompactPlan.allEntries). */
-  allEntries?: () => Iterable<readonly [string, KvEntry]>
   /** Merges stored updates another tab committed into the document (see CompactPlan.absorb). */
   absorb?: (updates: Uint8Array[]) => void
   /**
@@ -51,8 +42,6 @@ export interface CommitQueueOptions {
   beforeCommit?: () => void
   /** Compact once this many updates are stored. Default 200. */
   compactAfter?: number
-  /** Compact once this many materialized rows were written one by one (see LocalPersistence.rowCount). Default 1000. */
-  compactRowsAfter?: number
   onError: (error: KvsyncError) => void
   /** After a commit: its updates and their record ids (for other tabs). */
   onCommitted?: (updates: readonly Uint8Array[], records: readonly number[]) => void
@@ -64,11 +53,10 @@ export interface CommitQueueOptions {
 
 /**
  * Turns document updates into storage commits: every update added in the same task goes into
- * one transaction (a microtask later), together with the materialized rows of the keys they
- * changed, and each caller gets the promise of the commit that holds its update. A failed
- * commit rejects its promise, keeps the data in memory, and the next commit writes a full
- * snapshot (and rebuilds the view) instead, so nothing that is in memory is lost once storage
- * works again.
+ * one transaction (a microtask later), and each caller gets the promise of the commit that
+ * holds its update. A failed commit rejects its promise, keeps the data in memory, and the next
+ * commit writes a full snapshot instead, so nothing that is in memory is lost once storage works
+ * again.
  */
 export class CommitQueue {
   private current: Batch | undefined
@@ -77,12 +65,10 @@ export class CommitQueue {
   private retryTimer: ReturnType<typeof setTimeout> | undefined
   private retryDelay = INITIAL_RETRY_MS
   private readonly compactAfter: number
-  private readonly compactRowsAfter: number
   private disposed = false
 
   constructor(private readonly options: CommitQueueOptions) {
     this.compactAfter = options.compactAfter ?? 200
-    this.compactRowsAfter = options.compactRowsAfter ?? 1_000
   }
 
   /** Queues an update; returns the promise of the commit that will hold it. */
@@ -100,7 +86,7 @@ export class CommitQueue {
     return this.open().done
   }
 
-  /** Makes the next commit a full snapshot with a rebuilt view (e.g. after a failed rebuild). */
+  /** Makes the next commit a full snapshot (e.g. after a failed rebuild). */
   requireSnapshot(): void {
     this.needsSnapshot = true
   }
@@ -143,18 +129,13 @@ export class CommitQueue {
     }
     if (this.current === batch) this.current = undefined
     const { persistence } = this.options
-    // Taken now, in the same synchronous step that fixed the batch's updates. A bulk write (an
-    // import) touching more keys than compactRowsAfter is cheaper as one snapshot with the
-    // packed view than as one IndexedDB request per row: takeRows then encodes none.
-    const rows = this.needsSnapshot ? undefined : this.options.takeRows?.(this.compactRowsAfter)
-    const bulk = !this.needsSnapshot && this.options.takeRows !== undefined && rows === undefined
-    const work = this.needsSnapshot || bulk ? this.recover() : persistence.append(batch.updates, rows)
+    const work = this.needsSnapshot ? this.recover() : persistence.append(batch.updates)
     const tracked = work.then(
       async (records) => {
         batch.resolve()
         this.retryDelay = INITIAL_RETRY_MS
         this.options.onCommitted?.(batch.updates, records ?? [])
-        if (persistence.storedCount > this.compactAfter || (persistence.rowCount ?? 0) > this.compactRowsAfter) await this.compact()
+        if (persistence.storedCount > this.compactAfter) await this.compact()
       },
       (error: unknown) => {
         this.needsSnapshot = true
@@ -170,8 +151,8 @@ export class CommitQueue {
   }
 
   /**
-   * Writes a snapshot and the whole view instead of an append: after a failed commit (its
-   * updates and rows are only in memory, a snapshot covers them all) or for a bulk write.
+   * Writes a snapshot instead of an append after a failed commit: its updates are only in
+   * memory, and a snapshot covers them all.
    */
   private async recover(): Promise<undefined> {
     const record = await this.compactNow()
@@ -181,8 +162,8 @@ export class CommitQueue {
   }
 
   private compactNow(): Promise<number | undefined> {
-    const { snapshot, absorb, allRows, allEntries } = this.options
-    return this.options.persistence.compact({ snapshot, absorb, allRows, allEntries })
+    const { snapshot, absorb } = this.options
+    return this.options.persistence.compact({ snapshot, absorb })
   }
 
   private async compact(): Promise<void> {
@@ -190,11 +171,8 @@ export class CommitQueue {
       const record = await this.compactNow()
       this.options.onCompacted?.(record)
     } catch (error) {
-      // The appended updates are intact, but the rows taken for this transaction (the whole
-      // view) were not written: the next commit rebuilds everything.
-      this.needsSnapshot = true
+      // The appended updates are intact: the next commit past compactAfter tries again.
       this.options.onError(asKvsyncError(error, 'compaction failed'))
-      this.scheduleRetry()
     }
   }
 

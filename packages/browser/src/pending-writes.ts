@@ -16,13 +16,9 @@ export interface PendingRead {
 
 /**
  * Writes made through the store's API that the document has not received yet, as an overlay
- * that reads consult first. Two cases put writes here:
- *
- * - every write, until the end of its task: all `set`/`delete` calls of one task are applied to
- *   the document together, in one Yjs transaction (one update, one commit, one message), instead
- *   of one transaction each (see docs/architecture.md, "Writes of one task");
- * - writes made after `openStore` resolved from the materialized view but before the stored
- *   document arrived (a few tens of ms for a big store): they wait for it.
+ * that reads consult first: all `set`/`delete` calls of one task are applied to the document
+ * together at the end of the task, in one Yjs transaction (one update, one commit, one
+ * message), instead of one transaction each (see docs/architecture.md, "Writes of one task").
  *
  * Writes are validated and encoded when they are made (the same errors as ever, at the call),
  * and applied in order; their HLC is taken when applied, after the clock has seen every stored
@@ -31,7 +27,6 @@ export interface PendingRead {
 export class PendingWrites {
   private ops: PendingOp[] = []
   private readonly latest = new Map<string, PendingOp>()
-  private waiting: { done: Promise<void>; resolve: (commit: Promise<void>) => void; reject: (error: unknown) => void } | undefined
 
   constructor(private readonly now: () => number) {}
 
@@ -88,33 +83,9 @@ export class PendingWrites {
     )
   }
 
-  /** A promise for writes waiting for the document, settled by {@link settle} or {@link fail}. */
-  whenApplied(): Promise<void> {
-    if (this.waiting === undefined) {
-      let resolve!: (commit: Promise<void>) => void
-      let reject!: (error: unknown) => void
-      const done = new Promise<void>((res, rej) => {
-        resolve = (commit) => res(commit)
-        reject = rej
-      })
-      // Writers that do not await must not cause unhandled rejections; errors reach onError too.
-      done.catch(() => {})
-      this.waiting = { done, resolve, reject }
-    }
-    return this.waiting.done
-  }
-
-  /** The waiting writes were applied; their promise follows `commit`. */
-  settle(commit: Promise<void>): void {
-    this.waiting?.resolve(commit)
-    this.waiting = undefined
-  }
-
   /** The document could not be loaded: the writes cannot be applied; forget them. */
-  fail(error: unknown): void {
+  clear(): void {
     this.ops = []
     this.latest.clear()
-    this.waiting?.reject(error)
-    this.waiting = undefined
   }
 }

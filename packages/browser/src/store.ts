@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_VALUE_BYTES, KvOrigins, KvsyncError, assertKey, encodeValue, resolveExpiresAt, type KvRegister, type KvSetOptions, type KvValue } from '@kvsync/shared'
+import { DEFAULT_MAX_VALUE_BYTES, KvOrigins, KvsyncError, ScannedEntries, assertKey, encodeValue, resolveExpiresAt, type KvRegister, type KvSetOptions, type KvValue } from '@kvsync/shared'
 import * as Y from 'yjs'
 import { CommitQueue } from './commit-queue.js'
 import { PendingWrites, type PendingOp } from './pending-writes.js'
@@ -25,7 +25,7 @@ export interface StoreParts {
   now?: (() => number) | undefined
   maxValueBytes?: number | undefined
   compactAfter?: number | undefined
-  /** Stored updates above this many bytes are decoded after `openStore` resolves. */
+  /** Stores with more stored bytes than this are decoded after `openStore` resolves. */
   backgroundLoadBytes?: number | undefined
   /** Local-only stores: how often expired entries and old tombstones are swept. */
   sweepIntervalMs?: number | undefined
@@ -64,7 +64,7 @@ export class Store {
   private sweepTimer: ReturnType<typeof setInterval> | undefined
   private loadTimer: ReturnType<typeof setTimeout> | undefined
   private loading: Promise<void> | undefined
-  /** Writes not yet applied to the document: those of the current task, or made before it could load. */
+  /** Writes of the current task, not yet applied to the document. */
   private readonly pending: PendingWrites
   private readonly writeEvents: WriteEvents
   private loadFailed = false
@@ -109,9 +109,6 @@ export class Store {
     this.commits = new CommitQueue({
       persistence: this.persistence,
       snapshot: () => this.replica.snapshot(),
-      takeRows: this.persistence.materializes ? (limit) => this.replica.takeRows(limit) : undefined,
-      allRows: this.persistence.materializes ? () => this.replica.allRows() : undefined,
-      allEntries: this.persistence.materializes ? () => this.replica.allEntries() : undefined,
       absorb: (updates) => updates.forEach((update) => this.replica.apply(update, Origins.absorbed)),
       compactAfter: parts.compactAfter,
       beforeCommit: () => this.applyPending(),
@@ -130,47 +127,35 @@ export class Store {
 
   /** @internal Loads persisted state, then starts syncing. */
   async start(): Promise<void> {
-    const { updates, materialized } = await this.persistence.load()
-    const viewBytes = materialized === undefined ? 0 : (materialized.packed?.byteLength ?? 0) + materialized.rows.size * 64
+    const updates = await this.persistence.load()
     this.replica.onLoaded(() => {
-      // Writes made meanwhile go first, in order, before anything else touches the document.
-      if (this.pending.size > 0) {
-        this.pending.apply(this.replica.writer())
-        this.pending.settle(this.committed())
-      }
       this.hub.start()
       this.startLocalSweeps()
     })
-    if (materialized !== undefined && viewBytes > this.backgroundLoadBytes) {
-      // Big store: answer reads from the view now; decode once the log has arrived.
-      this.replica.initFromView(materialized, updates)
-      void this.replica.arrived().then(() => {
-        if (!this.closed) this.loadTimer = setTimeout(() => void this.whenLoaded().catch(() => {}), 0)
-      })
+    let bytes = 0
+    for (const update of updates) bytes += update.byteLength
+    // Big store: answer reads from the stored bytes now, decode the document in a later task.
+    const view = bytes > this.backgroundLoadBytes ? ScannedEntries.scan(updates, this.now) : undefined
+    if (view !== undefined) {
+      this.replica.initFromView(view, updates)
+      this.loadTimer = setTimeout(() => void this.whenLoaded().catch(() => {}), 0)
       return
     }
-    this.replica.init(await updates)
-    if (this.persistence.materializes && materialized === undefined) {
-      // A database from before the view existed (format 1): build the view once, now.
-      this.commits.requireSnapshot()
-      await this.commits.touch().catch(() => {})
-    }
+    this.replica.init(updates)
   }
 
   /**
    * Resolves once the whole document is decoded. Until then (big stores, right after
-   * `openStore`) reads are answered from the materialized view stored beside it, and writes are
-   * applied once it has loaded (reads see them at once). Rejects with `CORRUPT_DATA` if a stored
-   * update cannot be decoded (writes then throw it too).
+   * `openStore`) reads are answered from the entries scanned from the stored updates, and the
+   * first write decodes it. Rejects with `CORRUPT_DATA` if a stored update cannot be decoded
+   * (writes then throw it too).
    */
   whenLoaded(): Promise<void> {
-    this.loading ??= this.replica
-      .arrived()
-      .then(() => {
-        if (this.loadTimer !== undefined) clearTimeout(this.loadTimer)
-        this.loadTimer = undefined
-        if (!this.closed) this.writer()
-      })
+    this.loading ??= Promise.resolve().then(() => {
+      if (this.loadTimer !== undefined) clearTimeout(this.loadTimer)
+      this.loadTimer = undefined
+      if (!this.closed) this.writer()
+    })
     return this.loading
   }
 
@@ -201,8 +186,7 @@ export class Store {
       const failure = error instanceof KvsyncError ? error : new KvsyncError('CORRUPT_DATA', 'loading failed', { cause: error })
       if (!this.loadFailed) {
         this.loadFailed = true
-        // Writes made meanwhile cannot be applied: reject them and stop showing them.
-        this.pending.fail(failure)
+        this.pending.clear()
         this.reportError(failure)
       }
       throw failure
@@ -282,8 +266,6 @@ export class Store {
 
   /** Resolves when every write made so far is durable locally (or has failed). */
   async flush(): Promise<void> {
-    // Writes waiting for a big store's document are applied once it has arrived.
-    if (this.pending.size > 0 && !this.closed) await this.whenLoaded().catch(() => {})
     this.applyPending()
     await this.commits.flush()
   }
@@ -363,9 +345,8 @@ export class Store {
   whenSaved(): Promise<void> {
     if (!this.hasServer) return Promise.reject(new KvsyncError('INVALID_OPTION', `store "${this.name}" has no server url`))
     if (this.closed) return Promise.reject(new KvsyncError('STORE_CLOSED', `store "${this.name}" is closed`))
-    // Writes made before the document arrived get their Yjs clock once applied.
+    // This task's writes get their Yjs clock once applied.
     this.applyPending()
-    if (this.pending.size > 0) return this.whenLoaded().then(() => this.acks.wait())
     return this.acks.wait()
   }
 
@@ -389,15 +370,6 @@ export class Store {
     this.closed = true
     if (this.loadTimer !== undefined) clearTimeout(this.loadTimer)
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer)
-    if (this.pending.size > 0) {
-      // Writes waiting for a big store's document: apply them once it is in (or they fail).
-      await this.replica.arrived()
-      try {
-        this.writer()
-      } catch {
-        // Reported, and their promises rejected, by writer().
-      }
-    }
     this.applyPending()
     // Commit before leaving the tabs: each commit's broadcast is how the other tabs (and through
     // the leader, the server) get the writes made just before close().
@@ -448,12 +420,10 @@ export class Store {
   }
 
   /**
-   * The promise of the commit that will hold a write made now: this task's commit, or — while
-   * a big store's document has not arrived — the commit made once it has. Loads the document
-   * first if it has arrived (throws `CORRUPT_DATA` if it cannot be decoded).
+   * The promise of the commit that will hold a write made now: this task's commit. Loads the
+   * document first if it is not yet (throws `CORRUPT_DATA` if it cannot be decoded).
    */
   private writeTarget(): Promise<void> {
-    if (!this.replica.loaded && !this.replica.canLoad) return this.pending.whenApplied()
     this.writer()
     return this.commits.touch()
   }
@@ -463,15 +433,11 @@ export class Store {
    * when they were made). Runs before each commit and in `flush`, `close` and `whenSaved`;
    * never from a read (reads merge the overlay instead): a read may run inside a React render,
    * where the listeners a transaction notifies (unsaved-write counts) must not fire. Does
-   * nothing while a big store's document has not arrived.
+   * nothing while the document is not decoded (no write was made yet).
    */
   private applyPending(): void {
     if (this.pending.size === 0 || !this.replica.loaded) return
     this.pending.apply(this.replica.writer())
-  }
-
-  private committed(): Promise<void> {
-    return this.commits.pending() ?? this.commits.flush()
   }
 
   private assertOpen(): void {

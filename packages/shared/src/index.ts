@@ -19,6 +19,7 @@ export { ENTRY_FORMAT_VERSION, KV_ARRAY_NAME, compareEntries, decodeEntry, encod
 export type { KvEntry } from './kv/entry.js'
 export { KvOrigins, KvRegister, resolveExpiresAt } from './kv/register.js'
 export { forEachAddedItem } from './kv/added-items.js'
+export { ScannedEntries } from './kv/scanned-entries.js'
 export type { InvalidEntryReport, KvChange, KvChangeOrigin, KvRegisterOptions, KvSetOptions } from './kv/register.js'
 export type { DocStorage, DocStorageEntry } from './storage.js'
 export { encodeDurableAck, encodeErrorMessage, encodeHello, readDurableAck, readErrorMessage } from './protocol/extensions.js'

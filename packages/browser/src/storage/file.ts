@@ -4,7 +4,7 @@ import { open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/
 import { dirname } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { KvsyncError } from '@kvsync/shared'
-import type { CompactPlan, LoadedState, LocalPersistence } from './types.js'
+import type { CompactPlan, LocalPersistence } from './types.js'
 
 /*
  * File layout (little-endian):
@@ -132,7 +132,6 @@ async function syncDirectory(path: string): Promise<void> {
  * ```
  */
 export class FilePersistence implements LocalPersistence {
-  readonly materializes = false
   private count = 0
   private closed = false
   /** Serializes appends and compactions, so a compaction is ordered after earlier appends. */
@@ -178,8 +177,8 @@ export class FilePersistence implements LocalPersistence {
     return this.count
   }
 
-  async load(): Promise<LoadedState> {
-    return { updates: Promise.resolve(this.updates.splice(0)), materialized: undefined }
+  async load(): Promise<Uint8Array[]> {
+    return this.updates.splice(0)
   }
 
   append(updates: readonly Uint8Array[]): Promise<readonly number[]> {

@@ -1,36 +1,30 @@
 import { KvsyncError } from '@kvsync/shared'
-import { openDB, unwrap, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb'
-import { PackedView, decodeRow, packEntries, packRows, rowWins, type PackedRecord, type StoredView } from './materialized.js'
-import type { CompactPlan, LoadedState, LocalPersistence, MaterializedRows } from './types.js'
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb'
+import type { CompactPlan, LocalPersistence } from './types.js'
 
 /**
  * On-disk format of a store in IndexedDB (also the database version). Bump when the layout
  * changes; a database written by a newer version is refused (never rewritten or wiped).
  *
  * 1. `updates` (update log + snapshot), `meta`.
- * 2. adds the materialized view (key → winning entry), written in the same transaction as the
- *    updates that produced it: `view` holds the whole view packed in one record, written by
- *    each compaction with the snapshot; `kv` holds rows written since, one record per key. A
- *    format-1 database gets both empty on upgrade and no `materialized` mark; the store
- *    rebuilds the view on its first open.
+ * 2. added a materialized view (`kv`, `view`: a second copy of every key's winning entry,
+ *    written with each commit) so that big stores could answer reads before Yjs decoded them.
+ * 3. drops the view again: reads are now answered from the update log itself
+ *    (`ScannedEntries`), so each commit is one request and each key is stored once. Upgrading
+ *    a format-2 database deletes the two object stores; the log is kept as it is.
  */
-export const IDB_FORMAT_VERSION = 2
+export const IDB_FORMAT_VERSION = 3
 
 interface StoreSchema extends DBSchema {
   /** Yjs V2 updates under auto-increment keys: a snapshot followed by appended updates. */
   updates: { key: number; value: Uint8Array }
-  /**
-   * Bookkeeping: `format` → IDB_FORMAT_VERSION of the writer; `materialized` → 1 once `kv`
-   * holds the winner of every key.
-   */
+  /** Bookkeeping: `format` → IDB_FORMAT_VERSION of the writer. */
   meta: { key: string; value: number }
-  /** Rows of the materialized view written since the last compaction: key → row (see materialized.ts). */
-  kv: { key: string; value: Uint8Array }
-  /** `all` → the whole view as of the last compaction, packed (see PackedRecord). */
-  view: { key: string; value: PackedRecord }
 }
 
-const VIEW_KEY = 'all'
+/** Object stores and meta keys of format 2, removed by the upgrade to 3. */
+const FORMAT_2_STORES = ['kv', 'view'] as const
+const FORMAT_2_MATERIALIZED_MARK = 'materialized'
 
 /** Name of the IndexedDB database that holds store `name`. */
 export function databaseName(storeName: string): string {
@@ -84,9 +78,7 @@ export function assertDurability(durability: unknown): asserts durability is Dur
 
 /** Persists a store in its own IndexedDB database (see {@link databaseName}). */
 export class IndexedDbPersistence implements LocalPersistence {
-  readonly materializes = true
   private count = 0
-  private rows = 0
   private closed = false
   /** Update records whose content this instance's document already holds. */
   private readonly known = new Set<number>()
@@ -111,12 +103,12 @@ export class IndexedDbPersistence implements LocalPersistence {
             database.createObjectStore('updates', { autoIncrement: true })
             database.createObjectStore('meta')
           }
-          if (oldVersion < 2) {
-            database.createObjectStore('kv')
-            database.createObjectStore('view')
+          if (oldVersion === 2) {
+            // The schema type no longer knows these names: they are format 2's.
+            const untyped = database as unknown as IDBPDatabase
+            for (const name of FORMAT_2_STORES) if (untyped.objectStoreNames.contains(name)) untyped.deleteObjectStore(name)
+            void transaction.objectStore('meta').delete(FORMAT_2_MATERIALIZED_MARK)
           }
-          // A new database's (empty) view is complete; an upgraded one's must be rebuilt.
-          if (oldVersion === 0) void transaction.objectStore('meta').put(1, 'materialized')
           void transaction.objectStore('meta').put(IDB_FORMAT_VERSION, 'format')
         },
         blocking() {
@@ -130,8 +122,8 @@ export class IndexedDbPersistence implements LocalPersistence {
       }
       throw persistenceError(error, `opening store "${storeName}"`)
     }
-    // The format mark is checked by load(), in the same transaction as the view: one round
-    // trip less before the first read.
+    // The format mark is checked by load(), in the same transaction as the log: one round trip
+    // less before the first read.
     instance = new IndexedDbPersistence(storeName, name, db, options.durability ?? 'relaxed')
     return instance
   }
@@ -140,69 +132,17 @@ export class IndexedDbPersistence implements LocalPersistence {
     return this.count
   }
 
-  get rowCount(): number {
-    return this.rows
-  }
-
-  async load(): Promise<LoadedState> {
-    // Two read-only transactions over disjoint stores run in parallel (the view and the log are
-    // each several MB for a big store), and the view alone lets the store answer reads. The
-    // view's is created first: a commit ordered between them is seen by the log's read, not the
-    // view's, so the document is always at least as new as the view
-    // (https://w3c.github.io/IndexedDB/#transaction-scheduling).
-    let viewRead: IDBPTransaction<StoreSchema, ['meta', 'kv', 'view'], 'readonly'>
-    let logRead: IDBPTransaction<StoreSchema, ['updates'], 'readonly'>
+  async load(): Promise<Uint8Array[]> {
     try {
-      viewRead = this.db.transaction(['meta', 'kv', 'view'], 'readonly')
-      logRead = this.db.transaction(['updates'], 'readonly')
-    } catch (error) {
-      throw persistenceError(error, 'loading')
-    }
-    let viewDone!: (packedRead: boolean) => void
-    const viewSettled = new Promise<boolean>((resolve) => {
-      viewDone = resolve
-    })
-    const updates = this.readLog(logRead, viewSettled)
-    // Settled by the caller, maybe later; never an unhandled rejection meanwhile.
-    updates.catch(() => {})
-    try {
-      let packedRead = false
-      const [format, mark, packed, rowKeys, rows] = await Promise.all([
-        viewRead.objectStore('meta').get('format'),
-        viewRead.objectStore('meta').get('materialized'),
-        viewRead.objectStore('view').get(VIEW_KEY).then((record) => {
-          packedRead = record !== undefined
-          return record
-        }),
-        viewRead.objectStore('kv').getAllKeys(),
-        viewRead.objectStore('kv').getAll(),
-      ]).finally(() => viewDone(packedRead))
+      const transaction = this.db.transaction(['meta', 'updates'], 'readonly')
+      const [format, recordIds, updates] = await Promise.all([
+        transaction.objectStore('meta').get('format'),
+        transaction.objectStore('updates').getAllKeys(),
+        transaction.objectStore('updates').getAll() as Promise<unknown[]>,
+      ])
       if (format !== undefined && format > IDB_FORMAT_VERSION) {
         throw new KvsyncError('UNSUPPORTED_FORMAT', `store "${this.storeName}" uses format ${format}, newer than ${IDB_FORMAT_VERSION}; it was left as is`)
       }
-      this.rows = rows.length
-      return { updates, materialized: mark === 1 ? storedView(packed, rowKeys, rows) : undefined }
-    } catch (error) {
-      throw persistenceError(error, 'loading')
-    }
-  }
-
-  /**
-   * Reads the update log. Its records are taken from the requests (which deserializes them on
-   * the main thread: ~15 ms for a 100k-key store in Chromium) only after the view's, and when a
-   * packed view was read (a big store, whose first reads the view serves) one task later, so
-   * that the first `get` after `openStore` does not wait behind them when the log arrives
-   * first (Chromium, 100k keys: first get 2–47 ms sooner, most on a loaded machine).
-   */
-  private async readLog(logRead: IDBPTransaction<StoreSchema, ['updates'], 'readonly'>, viewSettled: Promise<boolean>): Promise<Uint8Array[]> {
-    try {
-      const store = unwrap(logRead.objectStore('updates'))
-      const keysRequest = store.getAllKeys()
-      const valuesRequest = store.getAll()
-      const [, , packedRead] = await Promise.all([succeeded(keysRequest), succeeded(valuesRequest), viewSettled])
-      if (packedRead) await nextTask()
-      const recordIds = keysRequest.result as number[]
-      const updates = valuesRequest.result as unknown[]
       for (const update of updates) {
         if (!(update instanceof Uint8Array)) throw new KvsyncError('CORRUPT_DATA', `store database "${this.name}" holds a record that is not an update; it was left as is`)
       }
@@ -214,17 +154,15 @@ export class IndexedDbPersistence implements LocalPersistence {
     }
   }
 
-  async append(updates: readonly Uint8Array[], rows?: MaterializedRows): Promise<readonly number[]> {
-    if (updates.length === 0 && (rows === undefined || rows.size === 0)) return []
+  async append(updates: readonly Uint8Array[]): Promise<readonly number[]> {
+    if (updates.length === 0) return []
     try {
       // 'strict' resolves only once the data is flushed to disk, 'relaxed' once the OS has it
       // (https://w3c.github.io/IndexedDB/#dom-idbtransactiondurability).
-      const transaction = this.db.transaction(['updates', 'kv'], 'readwrite', { durability: this.durability })
-      const added = Promise.all(updates.map((update) => transaction.objectStore('updates').add(update)))
-      const written = rows === undefined ? Promise.resolve() : writeRows(transaction.objectStore('kv'), rows)
-      const [ids] = await Promise.all([added, written, transaction.done])
+      const transaction = this.db.transaction('updates', 'readwrite', { durability: this.durability })
+      const store = transaction.objectStore('updates')
+      const [ids] = await Promise.all([Promise.all(updates.map((update) => store.add(update))), transaction.done])
       this.count += updates.length
-      this.rows += rows?.size ?? 0
       ids.forEach((id) => this.known.add(id))
       return ids
     } catch (error) {
@@ -234,7 +172,7 @@ export class IndexedDbPersistence implements LocalPersistence {
 
   async compact(plan: CompactPlan): Promise<number | undefined> {
     try {
-      const transaction = this.db.transaction(['updates', 'kv', 'view', 'meta'], 'readwrite', { durability: this.durability })
+      const transaction = this.db.transaction('updates', 'readwrite', { durability: this.durability })
       const updates = transaction.objectStore('updates')
       // Another tab may have committed updates whose broadcast has not reached us yet: read
       // them back inside this transaction (nothing can commit in between) before clearing.
@@ -245,19 +183,10 @@ export class IndexedDbPersistence implements LocalPersistence {
       }
       const snapshot = plan.snapshot()
       void updates.clear()
-      const id = updates.add(snapshot)
-      const view = plan.allEntries !== undefined ? packEntries(plan.allEntries()) : plan.allRows !== undefined ? packRows(plan.allRows()) : undefined
-      if (view !== undefined) {
-        // The whole view, as of the snapshot, replaces the packed one and the rows since.
-        void transaction.objectStore('kv').clear()
-        void transaction.objectStore('view').put(view, VIEW_KEY)
-        void transaction.objectStore('meta').put(1, 'materialized')
-      }
-      const [snapshotId] = await Promise.all([id, transaction.done])
+      const [snapshotId] = await Promise.all([updates.add(snapshot), transaction.done])
       this.known.clear()
       this.known.add(snapshotId)
       this.count = 1
-      if (view !== undefined) this.rows = 0
       return snapshotId
     } catch (error) {
       throw persistenceError(error, 'compacting')
@@ -291,69 +220,4 @@ export class IndexedDbPersistence implements LocalPersistence {
     this.closed = true
     this.db.close()
   }
-}
-
-/**
- * Resolves in a later task. A posted message rather than `setTimeout(0)`: timers of hidden pages
- * are throttled to about once a second (https://developer.chrome.com/blog/timer-throttling-in-chrome-88),
- * and writes made meanwhile wait for the log.
- */
-function nextTask(): Promise<void> {
-  if (typeof MessageChannel !== 'function') return new Promise((resolve) => setTimeout(resolve, 0))
-  return new Promise((resolve) => {
-    const { port1, port2 } = new MessageChannel()
-    port1.onmessage = () => {
-      // Closed so that an open port never keeps a Node process alive.
-      port1.close()
-      resolve()
-    }
-    port2.postMessage(undefined)
-  })
-}
-
-/** Resolves once `request` succeeded, without reading its result; rejects with its error. */
-function succeeded(request: IDBRequest): Promise<void> {
-  return new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve()
-    request.onerror = () => reject(request.error)
-  })
-}
-
-/** The part of the `kv` object store that writeRows needs. */
-interface KvObjectStore {
-  get(key: string): Promise<Uint8Array | undefined>
-  put(value: Uint8Array, key: string): Promise<string>
-}
-
-/**
- * The view at open: the packed rows of the last compaction and the rows written since (merged
- * per read, see MaterializedView). `undefined` (rebuild) when something is damaged: the view is
- * derived data.
- */
-function storedView(packedRecord: unknown, rowKeys: string[], rows: unknown[]): StoredView | undefined {
-  let packed: PackedView | undefined
-  if (packedRecord !== undefined) {
-    packed = PackedView.parse(packedRecord)
-    if (packed === undefined) return undefined
-  }
-  if (rowKeys.length !== rows.length) return undefined
-  const since = new Map<string, Uint8Array>()
-  for (let index = 0; index < rows.length; index++) {
-    const row = rows[index]
-    if (!(row instanceof Uint8Array)) return undefined
-    since.set(rowKeys[index]!, row)
-  }
-  return { packed, rows: since }
-}
-
-/** Writes each row unless the stored row already beats it (see rowWins). */
-async function writeRows(kv: KvObjectStore, rows: MaterializedRows): Promise<void> {
-  await Promise.all(
-    [...rows].map(async ([key, row]) => {
-      const candidate = decodeRow(row)
-      if (candidate === undefined) return
-      const stored = await kv.get(key)
-      if (rowWins(candidate, stored === undefined ? undefined : decodeRow(stored))) await kv.put(row, key)
-    }),
-  )
 }

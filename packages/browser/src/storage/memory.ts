@@ -1,19 +1,18 @@
-import type { CompactPlan, LoadedState, LocalPersistence } from './types.js'
+import type { CompactPlan, LocalPersistence } from './types.js'
 
 /**
  * Keeps updates in memory only: nothing survives the process. The default in Node and for
  * tests; in a browser, for data that must not outlive the page.
  */
 export class MemoryPersistence implements LocalPersistence {
-  readonly materializes = false
   private updates: Uint8Array[] = []
 
   get storedCount(): number {
     return this.updates.length
   }
 
-  async load(): Promise<LoadedState> {
-    return { updates: Promise.resolve([...this.updates]), materialized: undefined }
+  async load(): Promise<Uint8Array[]> {
+    return [...this.updates]
   }
 
   async append(updates: readonly Uint8Array[]): Promise<readonly number[]> {
