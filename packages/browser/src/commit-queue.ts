@@ -3,6 +3,8 @@ import type { LocalPersistence } from './storage/types.js'
 
 const INITIAL_RETRY_MS = 1_000
 const MAX_RETRY_MS = 60_000
+/** Default of {@link CommitQueueOptions.compactAfterBytes}. */
+const COMPACT_AFTER_BYTES = 256 * 1024
 
 interface Batch {
   readonly updates: Uint8Array[]
@@ -42,6 +44,14 @@ export interface CommitQueueOptions {
   beforeCommit?: () => void
   /** Compact once this many updates are stored. Default 200. */
   compactAfter?: number
+  /**
+   * Compact once the updates appended since the snapshot take more bytes than the snapshot
+   * itself and than this many. Keeps stored bytes within about twice the compacted state plus
+   * this, whatever the writes (rewriting big batches of keys grows the log fast), while the
+   * cost of compacting (encoding the whole state once) stays proportional to what was
+   * appended. Default 256 KiB.
+   */
+  compactAfterBytes?: number
   onError: (error: KvsyncError) => void
   /** After a commit: its updates and their record ids (for other tabs). */
   onCommitted?: (updates: readonly Uint8Array[], records: readonly number[]) => void
@@ -65,10 +75,12 @@ export class CommitQueue {
   private retryTimer: ReturnType<typeof setTimeout> | undefined
   private retryDelay = INITIAL_RETRY_MS
   private readonly compactAfter: number
+  private readonly compactAfterBytes: number
   private disposed = false
 
   constructor(private readonly options: CommitQueueOptions) {
     this.compactAfter = options.compactAfter ?? 200
+    this.compactAfterBytes = options.compactAfterBytes ?? COMPACT_AFTER_BYTES
   }
 
   /** Queues an update; returns the promise of the commit that will hold it. */
@@ -135,7 +147,7 @@ export class CommitQueue {
         batch.resolve()
         this.retryDelay = INITIAL_RETRY_MS
         this.options.onCommitted?.(batch.updates, records ?? [])
-        if (persistence.storedCount > this.compactAfter) await this.compact()
+        if (this.shouldCompact()) await this.compact()
       },
       (error: unknown) => {
         this.needsSnapshot = true
@@ -148,6 +160,13 @@ export class CommitQueue {
     )
     this.inflight.add(tracked)
     void tracked.finally(() => this.inflight.delete(tracked))
+  }
+
+  private shouldCompact(): boolean {
+    const { storedCount, storedBytes, snapshotBytes } = this.options.persistence
+    if (storedCount > this.compactAfter) return true
+    const appended = storedBytes - snapshotBytes
+    return storedCount > 1 && appended > snapshotBytes && appended > this.compactAfterBytes
   }
 
   /**

@@ -13,6 +13,7 @@ import { describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { openStore } from '../src/open-store.js'
 import { IDB_FORMAT_VERSION, IndexedDbPersistence, databaseName } from '../src/storage/indexeddb.js'
+import { MemoryPersistence } from '../src/storage/memory.js'
 
 let counter = 0
 const uniqueName = () => `log-only/${Date.now()}-${counter++}`
@@ -204,5 +205,24 @@ describe('IndexedDB format 3 (the update log only)', () => {
     expect(absorbed).toHaveLength(1)
     await a.close()
     await b.close()
+  })
+
+  it('compacts by bytes: rewriting big batches keeps the log within about twice the state', async () => {
+    const persistence = new MemoryPersistence()
+    const store = await openStore(uniqueName(), { persistence })
+    let largest = 0
+    for (let round = 0; round < 30; round++) {
+      await store.transact(() => {
+        for (let i = 0; i < 2_000; i++) void store.set(`key-${i}`, { round, text: `value ${i} of round ${round}` })
+      })
+      largest = Math.max(largest, persistence.storedBytes - persistence.snapshotBytes)
+      // Appended bytes never pass the larger of the snapshot and 256 KiB by more than one commit.
+      expect(persistence.storedBytes - persistence.snapshotBytes).toBeLessThanOrEqual(Math.max(persistence.snapshotBytes, 256 * 1024) + 120_000)
+    }
+    // 30 rounds of ~90 KB each were written: without compaction by bytes all would be kept.
+    expect(persistence.storedCount).toBeLessThan(30)
+    expect(largest).toBeGreaterThan(0)
+    expect(store.get('key-7')).toEqual({ round: 29, text: 'value 7 of round 29' })
+    await store.close()
   })
 })

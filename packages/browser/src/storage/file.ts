@@ -4,6 +4,7 @@ import { open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/
 import { dirname } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { KvsyncError } from '@kvsync/shared'
+import { LogSize } from './log-size.js'
 import type { CompactPlan, LocalPersistence } from './types.js'
 
 /*
@@ -132,7 +133,7 @@ async function syncDirectory(path: string): Promise<void> {
  * ```
  */
 export class FilePersistence implements LocalPersistence {
-  private count = 0
+  private readonly size = new LogSize()
   private closed = false
   /** Serializes appends and compactions, so a compaction is ordered after earlier appends. */
   private queue: Promise<unknown> = Promise.resolve()
@@ -142,7 +143,7 @@ export class FilePersistence implements LocalPersistence {
     private handle: FileHandle,
     private readonly updates: Uint8Array[],
   ) {
-    this.count = updates.length
+    this.size.loaded(updates)
   }
 
   /** Opens (creating if needed) the store file at `path`, locking it for this process. */
@@ -174,7 +175,15 @@ export class FilePersistence implements LocalPersistence {
   }
 
   get storedCount(): number {
-    return this.count
+    return this.size.count
+  }
+
+  get storedBytes(): number {
+    return this.size.bytes
+  }
+
+  get snapshotBytes(): number {
+    return this.size.snapshotBytes
   }
 
   async load(): Promise<Uint8Array[]> {
@@ -187,7 +196,7 @@ export class FilePersistence implements LocalPersistence {
       try {
         await this.handle.write(Buffer.concat(updates.map(record)))
         await this.handle.sync()
-        this.count += updates.length
+        this.size.appended(updates)
         return []
       } catch (error) {
         throw fileError(error, 'appending to', this.path)
@@ -212,7 +221,7 @@ export class FilePersistence implements LocalPersistence {
         // The old handle points at the replaced file; appends must go to the new one.
         await this.handle.close()
         this.handle = await open(this.path, 'a+')
-        this.count = 1
+        this.size.compacted(snapshot)
         return undefined
       } catch (error) {
         await rm(temporary, { force: true })

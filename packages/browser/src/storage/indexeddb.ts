@@ -1,5 +1,6 @@
 import { KvsyncError } from '@kvsync/shared'
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb'
+import { LogSize } from './log-size.js'
 import type { CompactPlan, LocalPersistence } from './types.js'
 
 /**
@@ -78,7 +79,7 @@ export function assertDurability(durability: unknown): asserts durability is Dur
 
 /** Persists a store in its own IndexedDB database (see {@link databaseName}). */
 export class IndexedDbPersistence implements LocalPersistence {
-  private count = 0
+  private readonly size = new LogSize()
   private closed = false
   /** Update records whose content this instance's document already holds. */
   private readonly known = new Set<number>()
@@ -129,7 +130,15 @@ export class IndexedDbPersistence implements LocalPersistence {
   }
 
   get storedCount(): number {
-    return this.count
+    return this.size.count
+  }
+
+  get storedBytes(): number {
+    return this.size.bytes
+  }
+
+  get snapshotBytes(): number {
+    return this.size.snapshotBytes
   }
 
   async load(): Promise<Uint8Array[]> {
@@ -147,7 +156,7 @@ export class IndexedDbPersistence implements LocalPersistence {
         if (!(update instanceof Uint8Array)) throw new KvsyncError('CORRUPT_DATA', `store database "${this.name}" holds a record that is not an update; it was left as is`)
       }
       recordIds.forEach((id) => this.known.add(id))
-      this.count = updates.length
+      this.size.loaded(updates as Uint8Array[])
       return updates as Uint8Array[]
     } catch (error) {
       throw persistenceError(error, 'loading')
@@ -162,7 +171,7 @@ export class IndexedDbPersistence implements LocalPersistence {
       const transaction = this.db.transaction('updates', 'readwrite', { durability: this.durability })
       const store = transaction.objectStore('updates')
       const [ids] = await Promise.all([Promise.all(updates.map((update) => store.add(update))), transaction.done])
-      this.count += updates.length
+      this.size.appended(updates)
       ids.forEach((id) => this.known.add(id))
       return ids
     } catch (error) {
@@ -186,7 +195,7 @@ export class IndexedDbPersistence implements LocalPersistence {
       const [snapshotId] = await Promise.all([updates.add(snapshot), transaction.done])
       this.known.clear()
       this.known.add(snapshotId)
-      this.count = 1
+      this.size.compacted(snapshot)
       return snapshotId
     } catch (error) {
       throw persistenceError(error, 'compacting')

@@ -1,3 +1,4 @@
+import { LogSize } from './log-size.js'
 import type { CompactPlan, LocalPersistence } from './types.js'
 
 /**
@@ -6,9 +7,18 @@ import type { CompactPlan, LocalPersistence } from './types.js'
  */
 export class MemoryPersistence implements LocalPersistence {
   private updates: Uint8Array[] = []
+  private readonly size = new LogSize()
 
   get storedCount(): number {
-    return this.updates.length
+    return this.size.count
+  }
+
+  get storedBytes(): number {
+    return this.size.bytes
+  }
+
+  get snapshotBytes(): number {
+    return this.size.snapshotBytes
   }
 
   async load(): Promise<Uint8Array[]> {
@@ -17,11 +27,14 @@ export class MemoryPersistence implements LocalPersistence {
 
   async append(updates: readonly Uint8Array[]): Promise<readonly number[]> {
     this.updates.push(...updates)
+    this.size.appended(updates)
     return []
   }
 
   async compact(plan: CompactPlan): Promise<undefined> {
-    this.updates = [plan.snapshot()]
+    const snapshot = plan.snapshot()
+    this.updates = [snapshot]
+    this.size.compacted(snapshot)
     return undefined
   }
 
@@ -29,5 +42,6 @@ export class MemoryPersistence implements LocalPersistence {
 
   async destroy(): Promise<void> {
     this.updates = []
+    this.size.loaded([])
   }
 }

@@ -36,6 +36,10 @@ export interface LocalPersistence {
   compact(plan: CompactPlan): Promise<number | undefined>
   /** How many updates are stored (appends since the last compaction, plus the snapshot). */
   readonly storedCount: number
+  /** Bytes of all stored updates. */
+  readonly storedBytes: number
+  /** Bytes of the oldest stored update: the snapshot written by the last compaction. */
+  readonly snapshotBytes: number
   /**
    * Shared storage only: record ids another instance committed and this one has applied (from a
    * broadcast), so compaction need not read them back.

@@ -25,7 +25,12 @@ const utf8Encoder = new TextEncoder()
 export class ScannedEntries {
   private readonly table: Int32Array
   private readonly mask: number
-  /** Per live element: where its key and value are, and the fields the register orders by. */
+  /**
+   * Per element: where its key is (read when indexing), then — parsed on first need, since most
+   * keys have one entry and need no comparison — where its value is and the fields the
+   * register orders by. `parsed`: 0 not yet, 1 a valid entry, 2 one the register ignores.
+   */
+  private readonly parsed: Uint8Array
   private readonly keyStart: Int32Array
   private readonly keyEnd: Int32Array
   private readonly valueStart: Int32Array
@@ -34,8 +39,6 @@ export class ScannedEntries {
   private readonly counter: Float64Array
   private readonly node: Float64Array
   private readonly expiresAt: Float64Array
-  /** Indexes of the winning elements, in no particular order. */
-  private readonly winners: number[] = []
   /** Every winner's key, decoded and sorted on the first `keys()`. */
   private sorted: { keys: string[]; elements: number[] } | undefined
 
@@ -56,8 +59,13 @@ export class ScannedEntries {
     while (capacity < count * 2) capacity *= 2
     this.table = new Int32Array(capacity).fill(-1)
     this.mask = capacity - 1
-    for (let element = 0; element < count; element++) if (this.parse(element)) this.admit(element)
-    for (const slot of this.table) if (slot >= 0) this.winners.push(slot)
+    this.parsed = new Uint8Array(count)
+    const { live: isLive } = live
+    for (let element = 0; element < count; element++) {
+      if (isLive[element] !== 1) continue
+      const hash = this.indexKey(element)
+      if (hash >= 0) this.admit(element, hash)
+    }
   }
 
   /**
@@ -72,7 +80,9 @@ export class ScannedEntries {
 
   /** Number of keys that have an entry (tombstones and expired ones too). */
   get entryCount(): number {
-    return this.winners.length
+    let count = 0
+    for (const element of this.table) if (element >= 0 && this.valid(element)) count++
+    return count
   }
 
   get(key: string): KvValue | undefined {
@@ -108,11 +118,12 @@ export class ScannedEntries {
   get size(): number {
     const now = this.now()
     let count = 0
-    for (const element of this.winners) if (this.visible(element, now)) count++
+    for (const element of this.table) if (element >= 0 && this.visible(element, now)) count++
     return count
   }
 
   private visible(element: number, now: number): boolean {
+    if (!this.valid(element)) return false
     const flags = this.flags[element]!
     if ((flags & FLAG_TOMBSTONE) !== 0) return false
     return (flags & FLAG_EXPIRY) === 0 || this.expiresAt[element]! > now
@@ -121,7 +132,8 @@ export class ScannedEntries {
   /** Every winner's key, decoded once and sorted (UTF-16 order, as `Array.prototype.sort`). */
   private allKeys(): { keys: string[]; elements: number[] } {
     if (this.sorted !== undefined) return this.sorted
-    const pairs = this.winners.map((element) => [this.keyOf(element), element] as const)
+    const pairs: Array<readonly [string, number]> = []
+    for (const element of this.table) if (element >= 0 && this.valid(element)) pairs.push([this.keyOf(element), element])
     pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
     this.sorted = { keys: pairs.map((pair) => pair[0]), elements: pairs.map((pair) => pair[1]) }
     return this.sorted
@@ -138,7 +150,7 @@ export class ScannedEntries {
     // turn a lone surrogate into U+FFFD and find a key the register's Map does not hold.
     if (!isWellFormedString(key)) return -1
     const bytes = keyBytes(key)
-    let slot = hashBytes(bytes, 0, bytes.length) & this.mask
+    let slot = keyHash(bytes, 0, bytes.length) & this.mask
     for (;;) {
       const element = this.table[slot]!
       if (element < 0) return -1
@@ -155,12 +167,9 @@ export class ScannedEntries {
     return true
   }
 
-  /** Indexes `element` under its key unless the key's current winner beats it. */
-  private admit(element: number): void {
-    const bytes = this.live.sources[this.live.source[element]!]!
-    const start = this.keyStart[element]!
-    const end = this.keyEnd[element]!
-    let slot = hashBytes(bytes, start, end) & this.mask
+  /** Indexes `element` (its key hashed to `hash`) unless the key's current winner beats it. */
+  private admit(element: number, hash: number): void {
+    let slot = hash & this.mask
     for (;;) {
       const other = this.table[slot]!
       if (other < 0) {
@@ -186,8 +195,10 @@ export class ScannedEntries {
     return true
   }
 
-  /** `compareEntries(a, b) > 0`, on the parsed fields. */
+  /** `compareEntries(a, b) > 0`, on the parsed fields; an entry the register ignores never wins. */
   private beats(a: number, b: number): boolean {
+    if (!this.valid(a)) return false
+    if (!this.valid(b)) return true
     if (this.wallMs[a] !== this.wallMs[b]) return this.wallMs[a]! > this.wallMs[b]!
     if (this.counter[a] !== this.counter[b]) return this.counter[a]! > this.counter[b]!
     if (this.node[a] !== this.node[b]) return this.node[a]! > this.node[b]!
@@ -200,45 +211,69 @@ export class ScannedEntries {
   }
 
   /**
-   * Reads the fields of element `element` as `decodeEntry` does, accepting exactly what it
-   * accepts (it is the register's parser). Returns false for an element the register ignores.
+   * The first checks `decodeEntry` makes (format version, flags, a non-empty key of valid UTF-8
+   * followed by more bytes); records where the key is and returns its hash, or -1 when the
+   * element fails them (the register ignores it).
    */
-  private parse(element: number): boolean {
-    const bytes = this.live.sources[this.live.source[element]!]!
-    const start = this.live.start[element]!
-    const end = this.live.end[element]!
-    if (end - start < 5 || bytes[start] !== ENTRY_FORMAT_VERSION) return false
-    const flags = bytes[start + 1]!
-    if ((flags & ~(FLAG_TOMBSTONE | FLAG_EXPIRY | FLAG_NODE)) !== 0) return false
-    const reader = { bytes, pos: start + 2, end }
-    const keyLength = readVarUint(reader)
-    if (keyLength === undefined || keyLength === 0) return false
-    const keyStart = reader.pos
+  private indexKey(element: number): number {
+    const { live } = this
+    const bytes = live.sources[live.source[element]!]!
+    const start = live.start[element]!
+    const end = live.end[element]!
+    if (end - start < 5 || bytes[start] !== ENTRY_FORMAT_VERSION) return -1
+    if ((bytes[start + 1]! & ~(FLAG_TOMBSTONE | FLAG_EXPIRY | FLAG_NODE)) !== 0) return -1
+    const cursor = this.cursor
+    cursor.bytes = bytes
+    cursor.pos = start + 2
+    cursor.end = end
+    const keyLength = readVarUint(cursor)
+    if (keyLength <= 0) return -1
+    const keyStart = cursor.pos
     const keyEnd = keyStart + keyLength
-    if (keyEnd >= end) return false
-    if (!validKey(bytes, keyStart, keyEnd)) return false
-    reader.pos = keyEnd
-    const wallMs = readVarUint(reader)
-    const counter = readVarUint(reader)
-    if (wallMs === undefined || counter === undefined) return false
-    let node = this.live.client[element]!
+    if (keyEnd >= end) return -1
+    this.keyStart[element] = keyStart
+    this.keyEnd[element] = keyEnd
+    return keyHash(bytes, keyStart, keyEnd)
+  }
+
+  /**
+   * Whether the element is an entry the register accepts: the rest of `decodeEntry`'s reading
+   * (HLC, node, expiry, the value or its absence for tombstones), parsed once into the columns.
+   */
+  private valid(element: number): boolean {
+    const state = this.parsed[element]!
+    if (state !== 0) return state === 1
+    const ok = this.parseFields(element)
+    this.parsed[element] = ok ? 1 : 2
+    return ok
+  }
+
+  private parseFields(element: number): boolean {
+    const { live } = this
+    const bytes = live.sources[live.source[element]!]!
+    const end = live.end[element]!
+    const flags = bytes[live.start[element]! + 1]!
+    const cursor = this.cursor
+    cursor.bytes = bytes
+    cursor.pos = this.keyEnd[element]!
+    cursor.end = end
+    const wallMs = readVarUint(cursor)
+    const counter = readVarUint(cursor)
+    if (wallMs < 0 || counter < 0) return false
+    let node = live.client[element]!
     if ((flags & FLAG_NODE) !== 0) {
-      const stored = readVarUint(reader)
-      if (stored === undefined) return false
-      node = stored
+      node = readVarUint(cursor)
+      if (node < 0) return false
     }
     let expiresAt = NO_EXPIRY
     if ((flags & FLAG_EXPIRY) !== 0) {
-      const stored = readVarUint(reader)
-      if (stored === undefined) return false
-      expiresAt = stored
+      expiresAt = readVarUint(cursor)
+      if (expiresAt < 0) return false
     }
     const tombstone = (flags & FLAG_TOMBSTONE) !== 0
-    const restLength = end - reader.pos
+    const restLength = end - cursor.pos
     if (tombstone ? restLength !== 0 : restLength === 0) return false
-    this.keyStart[element] = keyStart
-    this.keyEnd[element] = keyEnd
-    this.valueStart[element] = reader.pos
+    this.valueStart[element] = cursor.pos
     this.flags[element] = flags
     this.wallMs[element] = wallMs
     this.counter[element] = counter
@@ -246,51 +281,59 @@ export class ScannedEntries {
     this.expiresAt[element] = expiresAt
     return true
   }
+
+  /** One cursor for every parse (no object per element). */
+  private readonly cursor: Cursor = { bytes: new Uint8Array(0), pos: 0, end: 0 }
 }
 
-interface Reader {
-  readonly bytes: Uint8Array
+interface Cursor {
+  bytes: Uint8Array
   pos: number
-  readonly end: number
+  end: number
 }
 
 /**
- * lib0's `readVarUint` bounded at `end`: the same value, and `undefined` wherever it would
- * throw (past the end, or above `Number.MAX_SAFE_INTEGER` before the last byte).
+ * lib0's `readVarUint` bounded at `end`: the same value, and -1 wherever it would throw (past
+ * the end, or above `Number.MAX_SAFE_INTEGER` before the last byte).
  */
-function readVarUint(reader: Reader): number | undefined {
+function readVarUint(cursor: Cursor): number {
+  const { bytes, end } = cursor
+  let pos = cursor.pos
   let value = 0
   let multiplier = 1
-  while (reader.pos < reader.end) {
-    const byte = reader.bytes[reader.pos++]!
+  while (pos < end) {
+    const byte = bytes[pos++]!
     value += (byte & 0x7f) * multiplier
     multiplier *= 128
-    if (byte < 0x80) return value
-    if (value > Number.MAX_SAFE_INTEGER) return undefined
+    if (byte < 0x80) {
+      cursor.pos = pos
+      return value
+    }
+    if (value > Number.MAX_SAFE_INTEGER) return -1
   }
-  return undefined
+  return -1
 }
 
-/** Whether the key bytes decode as lib0 decodes them (fatal UTF-8); ASCII needs no decoding. */
-function validKey(bytes: Uint8Array, start: number, end: number): boolean {
+/**
+ * FNV-1a of the key bytes [start, end) as a non-negative 31-bit number, or -1 when they do not
+ * decode as lib0 decodes keys (fatal UTF-8): such an entry is malformed. ASCII needs no decoding.
+ */
+function keyHash(bytes: Uint8Array, start: number, end: number): number {
+  let hash = 0x811c9dc5
+  let ascii = true
   for (let index = start; index < end; index++) {
-    if (bytes[index]! >= 0x80) {
-      try {
-        utf8.decode(bytes.subarray(start, end))
-        return true
-      } catch {
-        return false
-      }
+    const byte = bytes[index]!
+    if (byte >= 0x80) ascii = false
+    hash = Math.imul(hash ^ byte, 0x01000193)
+  }
+  if (!ascii) {
+    try {
+      utf8.decode(bytes.subarray(start, end))
+    } catch {
+      return -1
     }
   }
-  return true
-}
-
-/** FNV-1a over bytes [start, end). */
-function hashBytes(bytes: Uint8Array, start: number, end: number): number {
-  let hash = 0x811c9dc5
-  for (let index = start; index < end; index++) hash = Math.imul(hash ^ bytes[index]!, 0x01000193)
-  return hash >>> 0
+  return hash >>> 1
 }
 
 /** A key's UTF-8 bytes, as `encodeEntry` writes them. */

@@ -35,7 +35,7 @@ const BIT_PARENT_SUB = 0x20
 /** Thrown inside the scan for anything it does not model exactly; the caller falls back to Yjs. */
 class Unsupported extends Error {}
 
-/** The structs of one client, in clock order, as Yjs' struct store would hold them. */
+/** The structs of one client, in clock order, as runs of one place each. */
 class ClientStructs {
   readonly starts: number[] = []
   readonly ends: number[] = []
@@ -45,16 +45,28 @@ class ClientStructs {
   /** Delete ranges [start, end) of this client, from every update's delete set. */
   readonly deletes: number[] = []
 
+  constructor(readonly id: number) {}
+
+  /**
+   * Records structs [start, end) with `place`; returns the index of the run holding them.
+   * Settled structs that continue the last run with the same place extend it: a store written
+   * by one client is then one run, whatever its size.
+   */
   add(start: number, end: number, place: number): number {
-    this.starts.push(start)
-    this.ends.push(end)
-    this.places.push(place)
+    const last = this.starts.length - 1
+    if (last >= 0 && place !== UNRESOLVED && this.places[last] === place && this.ends[last] === start) {
+      this.ends[last] = end
+    } else {
+      this.starts.push(start)
+      this.ends.push(end)
+      this.places.push(place)
+    }
     this.end = end
     return this.starts.length - 1
   }
 
-  /** Index of the struct holding `clock`, or -1. `hint`: an index likely to hold it. */
-  find(clock: number, hint = -1): number {
+  /** Index of the run holding `clock`, or -1. `hint`: an index likely to hold it. */
+  find(clock: number, hint = this.starts.length - 1): number {
     const { starts, ends } = this
     if (hint >= 0 && hint < starts.length && starts[hint]! <= clock && clock < ends[hint]!) return hint
     let low = 0
@@ -95,32 +107,79 @@ class ClientStructs {
   }
 }
 
-/** An item whose place follows from its neighbours at insertion (Yjs `Item.getMissing`). */
-interface Dependent {
-  readonly client: number
-  readonly structs: ClientStructs
-  readonly index: number
-  /** Client and clock of the origin (left neighbour); client -1 when there is none. */
+/** Ids of an item's neighbours at insertion: origin (left) and right origin; client -1 for none. */
+interface Neighbours {
   readonly leftClient: number
   readonly leftClock: number
   readonly rightClient: number
   readonly rightClock: number
 }
 
+/** An item whose place follows from its neighbours at insertion (Yjs `Item.getMissing`). */
+interface Dependent extends Neighbours {
+  readonly client: number
+  readonly structs: ClientStructs
+  readonly index: number
+}
+
 /**
- * The elements of the `kv` array that a document built from some Yjs V2 updates would hold
- * alive (integrated and not deleted), found without building the document: each element's
- * bytes as a range of one of the updates, and the Yjs id of the item holding it.
+ * The binary elements of the `kv` array found in some Yjs V2 updates, and which of them a
+ * document built from the updates would hold alive (integrated and not deleted), found without
+ * building the document: each element's bytes as a range of one of the updates, and the Yjs id
+ * of the item holding it.
  */
 export interface LiveElements {
+  /** Elements found (live or not). */
   readonly count: number
+  /** 1 for the elements that are live. */
+  readonly live: Uint8Array
   /** The updates the ranges point into. */
   readonly sources: readonly Uint8Array[]
-  readonly source: readonly number[]
-  readonly start: readonly number[]
-  readonly end: readonly number[]
-  readonly client: readonly number[]
-  readonly clock: readonly number[]
+  readonly source: Int32Array
+  readonly start: Int32Array
+  readonly end: Int32Array
+  readonly client: Float64Array
+  readonly clock: Float64Array
+}
+
+/** The binary elements found so far, in growable typed columns (no object per element). */
+class Elements {
+  count = 0
+  source = new Int32Array(1024)
+  start = new Int32Array(1024)
+  end = new Int32Array(1024)
+  client = new Float64Array(1024)
+  clock = new Float64Array(1024)
+  /** `ClientStructs.id` of the element's client, and the run holding it. */
+  owner = new Int32Array(1024)
+  run = new Int32Array(1024)
+
+  push(source: number, start: number, end: number, client: number, clock: number, owner: number, run: number): void {
+    if (this.count === this.source.length) this.grow()
+    const index = this.count++
+    this.source[index] = source
+    this.start[index] = start
+    this.end[index] = end
+    this.client[index] = client
+    this.clock[index] = clock
+    this.owner[index] = owner
+    this.run[index] = run
+  }
+
+  private grow(): void {
+    const size = this.source.length * 2
+    const copy = <T extends Int32Array | Float64Array>(from: T, to: T): T => {
+      to.set(from)
+      return to
+    }
+    this.source = copy(this.source, new Int32Array(size))
+    this.start = copy(this.start, new Int32Array(size))
+    this.end = copy(this.end, new Int32Array(size))
+    this.client = copy(this.client, new Float64Array(size))
+    this.clock = copy(this.clock, new Float64Array(size))
+    this.owner = copy(this.owner, new Int32Array(size))
+    this.run = copy(this.run, new Int32Array(size))
+  }
 }
 
 /**
@@ -145,36 +204,33 @@ export function scanLiveElements(updates: readonly Uint8Array[]): LiveElements |
 
 class Scan {
   private readonly clients = new Map<number, ClientStructs>()
+  private readonly byId: ClientStructs[] = []
   private readonly dependents: Dependent[] = []
-  private readonly candidates = { source: [] as number[], start: [] as number[], end: [] as number[], client: [] as number[], clock: [] as number[], index: [] as number[] }
+  private readonly elements = new Elements()
 
   constructor(private readonly updates: readonly Uint8Array[]) {}
 
   run(): LiveElements {
     this.updates.forEach((update, source) => this.readUpdate(update, source))
     this.resolvePlaces()
-    for (const structs of this.clients.values()) if (structs.deletes.length > 0) structs.settleDeletes()
-    const live = { source: [] as number[], start: [] as number[], end: [] as number[], client: [] as number[], clock: [] as number[] }
-    const { candidates } = this
-    for (let index = 0; index < candidates.client.length; index++) {
-      const client = candidates.client[index]!
-      const structs = this.clients.get(client)!
-      if (structs.places[candidates.index[index]!] !== KV_LIST) continue
-      const clock = candidates.clock[index]!
-      if (structs.deletes.length > 0 && structs.isDeleted(clock)) continue
-      live.source.push(candidates.source[index]!)
-      live.start.push(candidates.start[index]!)
-      live.end.push(candidates.end[index]!)
-      live.client.push(client)
-      live.clock.push(clock)
+    for (const structs of this.byId) if (structs.deletes.length > 0) structs.settleDeletes()
+    const { elements } = this
+    const live = new Uint8Array(elements.count)
+    for (let index = 0; index < elements.count; index++) {
+      const structs = this.byId[elements.owner[index]!]!
+      if (structs.places[elements.run[index]!] !== KV_LIST) continue
+      if (structs.deletes.length > 0 && structs.isDeleted(elements.clock[index]!)) continue
+      live[index] = 1
     }
-    return { count: live.client.length, sources: this.updates, ...live }
+    const { count, source, start, end, client, clock } = elements
+    return { count, live, sources: this.updates, source, start, end, client, clock }
   }
 
   private structsOf(client: number): ClientStructs {
     let structs = this.clients.get(client)
     if (structs === undefined) {
-      structs = new ClientStructs()
+      structs = new ClientStructs(this.byId.length)
+      this.byId.push(structs)
       this.clients.set(client, structs)
     }
     return structs
@@ -183,12 +239,13 @@ class Scan {
   /** One update: its structs (Yjs `readClientsStructRefs`), then its delete set. */
   private readUpdate(update: Uint8Array, source: number): void {
     const decoder = new Y.UpdateDecoderV2(decoding.createDecoder(update))
-    const rest = decoder.restDecoder
+    const { restDecoder: rest, infoDecoder, clientDecoder, leftClockDecoder, rightClockDecoder } = decoder
+    const { elements } = this
     const seen = new Set<number>()
     const blocks = decoding.readVarUint(rest)
     for (let block = 0; block < blocks; block++) {
       const count = decoding.readVarUint(rest)
-      const client = decoder.clientDecoder.read()
+      const client = clientDecoder.read()
       if (seen.has(client)) throw new Unsupported('a client twice in one update')
       seen.add(client)
       let clock = decoding.readVarUint(rest)
@@ -196,29 +253,65 @@ class Scan {
       // A gap: Yjs would keep these structs pending until the missing ones arrive.
       if (clock > structs.end) throw new Unsupported('missing structs')
       for (let struct = 0; struct < count; struct++) {
-        clock = this.readStruct(decoder, update, source, client, clock, structs)
+        const info = infoDecoder.read()
+        const ref = info & 0x1f
+        if (ref === GC_REF || ref === SKIP_REF) {
+          clock = this.readCollected(decoder, ref, clock, structs)
+          continue
+        }
+        const hasOrigin = (info & BIT_ORIGIN) !== 0
+        const hasRightOrigin = (info & BIT_RIGHT_ORIGIN) !== 0
+        const leftClient = hasOrigin ? clientDecoder.read() : -1
+        const leftClock = hasOrigin ? leftClockDecoder.read() : 0
+        const rightClient = hasRightOrigin ? clientDecoder.read() : -1
+        const rightClock = hasRightOrigin ? rightClockDecoder.read() : 0
+        const last = structs.places.length - 1
+        if (ref === BINARY_REF && !hasRightOrigin && last >= 0 && leftClient === client && leftClock === clock - 1 && structs.end === clock && structs.places[last] !== UNRESOLVED) {
+          // An entry appended right after this client's previous struct: nearly every kvsync
+          // entry. It takes that struct's place (or is collected with it) and extends its run.
+          const length = decoding.readVarUint(rest)
+          const start = rest.pos
+          rest.pos += length
+          if (rest.pos > update.length) throw new Unsupported('truncated binary content')
+          structs.ends[last] = clock + 1
+          structs.end = clock + 1
+          elements.push(source, start, start + length, client, clock, structs.id, last)
+          clock += 1
+          continue
+        }
+        clock = this.readItem(decoder, update, source, client, clock, structs, info, { leftClient, leftClock, rightClient, rightClock })
       }
     }
     this.readDeleteSet(decoder)
   }
 
-  /** Reads one struct at `clock`; records it unless Yjs already has it. Returns the next clock. */
-  private readStruct(decoder: Y.UpdateDecoderV2, update: Uint8Array, source: number, client: number, clock: number, structs: ClientStructs): number {
-    const rest = decoder.restDecoder
-    const info = decoder.infoDecoder.read()
-    const ref = info & 0x1f
-    if (ref === GC_REF) {
-      const length = decoder.lenDecoder.read()
-      this.record(structs, clock, clock + length, COLLECTED)
-      return clock + length
-    }
+  /** A GC struct (collected) or a skip struct (a gap: unsupported). Returns the next clock. */
+  private readCollected(decoder: Y.UpdateDecoderV2, ref: number, clock: number, structs: ClientStructs): number {
     if (ref === SKIP_REF) throw new Unsupported('skip struct')
-    const hasOrigin = (info & BIT_ORIGIN) !== 0
-    const hasRightOrigin = (info & BIT_RIGHT_ORIGIN) !== 0
-    const leftClient = hasOrigin ? decoder.clientDecoder.read() : -1
-    const leftClock = hasOrigin ? decoder.leftClockDecoder.read() : 0
-    const rightClient = hasRightOrigin ? decoder.clientDecoder.read() : -1
-    const rightClock = hasRightOrigin ? decoder.rightClockDecoder.read() : 0
+    const length = decoder.lenDecoder.read()
+    this.record(structs, clock, clock + length, COLLECTED)
+    return clock + length
+  }
+
+  /**
+   * Reads the rest of an item at `clock` whose info and neighbour ids are read; records it
+   * unless Yjs already has it. Returns the next clock.
+   */
+  private readItem(
+    decoder: Y.UpdateDecoderV2,
+    update: Uint8Array,
+    source: number,
+    client: number,
+    clock: number,
+    structs: ClientStructs,
+    info: number,
+    neighbours: Neighbours,
+  ): number {
+    const rest = decoder.restDecoder
+    const ref = info & 0x1f
+    const { leftClient, leftClock, rightClient, rightClock } = neighbours
+    const hasOrigin = leftClient >= 0
+    const hasRightOrigin = rightClient >= 0
     let place = UNRESOLVED
     if (!hasOrigin && !hasRightOrigin) {
       // Parent given: a root type by name, or (nested types, never written by kvsync) an item id.
@@ -286,22 +379,14 @@ class Scan {
         // settled already; the rest wait until every struct of the log is known.
         if (!this.settle(dependent, false)) this.dependents.push(dependent)
       }
-      if (binaryStart >= 0) {
-        const { candidates } = this
-        candidates.source.push(source)
-        candidates.start.push(binaryStart)
-        candidates.end.push(binaryEnd)
-        candidates.client.push(client)
-        candidates.clock.push(clock)
-        candidates.index.push(index)
-      }
+      if (binaryStart >= 0) this.elements.push(source, binaryStart, binaryEnd, client, clock, structs.id, index)
     }
     return clock + length
   }
 
   /**
-   * Records a struct Yjs would integrate; returns its index, or -1 when Yjs already holds it (a
-   * duplicate, e.g. an update stored twice by two tabs).
+   * Records a struct Yjs would integrate; returns the index of its run, or -1 when Yjs already
+   * holds it (a duplicate, e.g. an update stored twice by two tabs).
    */
   private record(structs: ClientStructs, start: number, end: number, place: number): number {
     if (end <= structs.end) return -1
