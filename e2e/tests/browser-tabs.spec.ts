@@ -138,8 +138,8 @@ test('tabs writing and compacting at once never corrupt the shared database', as
   await expect.poll(() => tabs[1]!.entries()).toEqual(expected)
   for (const tab of tabs) await tab.page.close()
 
-  // A new tab of the same origin reads the database alone: the materialized view answers first,
-  // then the decoded document; both agree with what the tabs had in memory.
+  // A new tab of the same origin reads the database alone: the entries scanned from the log
+  // answer first, then the decoded document; both agree with what the tabs had in memory.
   const fresh = await openTab(context, server.httpUrl, pageErrors, 'fresh')
   const [fromView, fromDocument] = await fresh.page.evaluate(async () => {
     const store = await window.kvsync.openStore('tabs/stress', { backgroundLoadBytes: 0 })

@@ -4,7 +4,7 @@
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Page } from '@playwright/test'
+import type { BrowserContext, Page } from '@playwright/test'
 import { buildExample, expect, test } from './react-apps.js'
 
 let appDist = ''
@@ -19,6 +19,21 @@ const status = (page: Page) => page.getByTestId('sync-status')
 async function expectStatus(page: Page, state: 'offline' | 'synced', saved: 'yes' | 'no') {
   await expect(status(page)).toHaveAttribute('data-status', state)
   await expect(status(page)).toHaveAttribute('data-saved', saved)
+}
+
+/**
+ * Reloads `page` while its context is offline (the service worker serves it). Chromium 150
+ * (Debian's build) starts the reloaded document with `navigator.onLine` true under Playwright's
+ * offline emulation, and fires no `offline` event; Chromium 156 starts it with false. Switching
+ * the emulation off and on again makes the new document see the browser as offline in both, as a
+ * really offline browser reports it.
+ */
+async function reloadOffline(page: Page, context: BrowserContext) {
+  const response = await page.reload()
+  await context.setOffline(false)
+  await context.setOffline(true)
+  expect(await page.evaluate(() => navigator.onLine)).toBe(false)
+  return response
 }
 
 async function whenControlledByServiceWorker(page: Page) {
@@ -56,7 +71,7 @@ test('opens offline from the service worker with its IndexedDB data, edits offli
 
   // Reload while offline: the service worker serves the app shell from its cache, and the
   // preferences come back from IndexedDB.
-  const response = await pageA.reload()
+  const response = await reloadOffline(pageA, a.context)
   expect(response?.fromServiceWorker()).toBe(true)
   expect(response?.headers()['x-kvsync-served-by']).toBe('service-worker-cache')
   await expectStatus(pageA, 'offline', 'no')
@@ -172,7 +187,7 @@ test.describe('a new build', () => {
 
     // The new cache holds the new shell: offline, the app still opens.
     await page.context().setOffline(true)
-    const response = await page.reload()
+    const response = await reloadOffline(page, page.context())
     expect(response?.headers()['x-kvsync-served-by']).toBe('service-worker-cache')
     await expect(page).toHaveTitle('kvsync Preferences (next)')
     await expect(page.getByTestId('sync-status')).toHaveAttribute('data-status', 'offline')

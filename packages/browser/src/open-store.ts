@@ -27,7 +27,12 @@ export interface OpenStoreOptions {
   backoff?: BackoffOptions
   /** Largest encoded value accepted by `set`, in bytes. Default 1 MiB. */
   maxValueBytes?: number
-  /** Local commits after which the stored update log is compacted into one snapshot. Default 200. */
+  /**
+   * Local commits after which the stored update log is compacted into one snapshot. Default 200.
+   * The log is also compacted once the updates appended since the last snapshot take more bytes
+   * than the snapshot and than 256 KiB, so stored bytes stay within about twice the compacted
+   * state.
+   */
   compactAfter?: number
   /**
    * Coordinate with other tabs of this origin that open the same store with IndexedDB
@@ -37,11 +42,11 @@ export interface OpenStoreOptions {
    */
   multiTab?: boolean
   /**
-   * Stores whose materialized key → value view (IndexedDB only) is larger than this many bytes
-   * open from it: `openStore` resolves once the view is read, reads are answered from it, and
-   * the document is decoded right after (writes made meanwhile are visible at once and applied
-   * then; see `store.whenLoaded()`). Smaller stores are decoded before `openStore` resolves.
-   * Default 256 KiB (about 4,000 small keys).
+   * Stores whose stored update log is larger than this many bytes open without waiting for Yjs
+   * to decode them: `openStore` resolves once the log is read and scanned (the entries it holds
+   * answer reads), and the document is decoded right after (the first write decodes it at once;
+   * see `store.whenLoaded()`). Smaller stores are decoded before `openStore` resolves. Default
+   * 256 KiB (about 4,000 small keys).
    */
   backgroundLoadBytes?: number
   /**

@@ -1,5 +1,5 @@
 import { KvsyncError } from '@kvsync/shared'
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb'
+import { openDB, unwrap, type DBSchema, type IDBPDatabase } from 'idb'
 import { LogSize } from './log-size.js'
 import type { CompactPlan, LocalPersistence } from './types.js'
 
@@ -84,12 +84,17 @@ export class IndexedDbPersistence implements LocalPersistence {
   /** Update records whose content this instance's document already holds. */
   private readonly known = new Set<number>()
 
+  /** The same connection without idb's wrappers, for commits. */
+  private readonly raw: IDBDatabase
+
   private constructor(
     private readonly storeName: string,
     private readonly name: string,
     private readonly db: IDBPDatabase<StoreSchema>,
     private readonly durability: Durability,
-  ) {}
+  ) {
+    this.raw = unwrap(db)
+  }
 
   /** Opens (creating or upgrading if needed) the database of store `storeName`. */
   static async open(storeName: string, options: IndexedDbPersistenceOptions = {}): Promise<IndexedDbPersistence> {
@@ -163,20 +168,34 @@ export class IndexedDbPersistence implements LocalPersistence {
     }
   }
 
-  async append(updates: readonly Uint8Array[]): Promise<readonly number[]> {
-    if (updates.length === 0) return []
-    try {
-      // 'strict' resolves only once the data is flushed to disk, 'relaxed' once the OS has it
-      // (https://w3c.github.io/IndexedDB/#dom-idbtransactiondurability).
-      const transaction = this.db.transaction('updates', 'readwrite', { durability: this.durability })
-      const store = transaction.objectStore('updates')
-      const [ids] = await Promise.all([Promise.all(updates.map((update) => store.add(update))), transaction.done])
-      this.size.appended(updates)
-      ids.forEach((id) => this.known.add(id))
-      return ids
-    } catch (error) {
-      throw persistenceError(error, 'saving')
-    }
+  append(updates: readonly Uint8Array[]): Promise<readonly number[]> {
+    if (updates.length === 0) return Promise.resolve([])
+    // The plain IndexedDB API rather than idb's wrappers: this runs once per commit (every
+    // awaited set), and idb's proxies and done-promise listeners cost about a tenth of an
+    // awaited set in Chromium.
+    return new Promise((resolve, reject) => {
+      const fail = (error: unknown) => reject(persistenceError(error, 'saving'))
+      let transaction: IDBTransaction
+      let requests: IDBRequest[]
+      try {
+        // 'strict' resolves only once the data is flushed to disk, 'relaxed' once the OS has it
+        // (https://w3c.github.io/IndexedDB/#dom-idbtransactiondurability).
+        transaction = this.raw.transaction('updates', 'readwrite', { durability: this.durability })
+        const store = transaction.objectStore('updates')
+        requests = updates.map((update) => store.add(update))
+      } catch (error) {
+        fail(error)
+        return
+      }
+      transaction.oncomplete = () => {
+        const ids = requests.map((request) => request.result as number)
+        this.size.appended(updates)
+        ids.forEach((id) => this.known.add(id))
+        resolve(ids)
+      }
+      // A failed request aborts the transaction: `abort` follows `error`, once.
+      transaction.onabort = () => fail(transaction.error ?? new DOMException('the transaction was aborted', 'AbortError'))
+    })
   }
 
   async compact(plan: CompactPlan): Promise<number | undefined> {

@@ -61,12 +61,17 @@ export class TabCoordinator {
   private releaseLock: (() => void) | undefined
   private closed = false
   private leader = false
+  /** Messages posted in the current task, sent in order at the start of a later one (see post). */
+  private outbox: TabMessage[] = []
+  /** Wakes the flush in a later task: a posted message, which hidden pages do not throttle (timers they do). */
+  private readonly wake = new MessageChannel()
 
   constructor(private readonly options: TabCoordinatorOptions) {
     this.channel = new BroadcastChannel(`kvsync:${options.storeName}`)
     this.channel.onmessage = (event: MessageEvent<TabMessage>) => {
       if (!this.closed) this.options.onMessage(event.data)
     }
+    this.wake.port1.onmessage = () => this.flush()
   }
 
   get isLeader(): boolean {
@@ -90,14 +95,30 @@ export class TabCoordinator {
       })
   }
 
+  /**
+   * Sends `message` to the other tabs, in a later task than this one (in posting order): a
+   * commit's broadcast is posted right after the commit resolves its writers' promises, and
+   * cloning the update (about 0.06 ms in Chromium) would otherwise delay the next awaited write
+   * reaching IndexedDB. Later, it runs while IndexedDB commits that write.
+   */
   post(message: TabMessage): void {
     if (this.closed) return
-    this.channel.postMessage(message)
+    this.outbox.push(message)
+    if (this.outbox.length === 1) this.wake.port2.postMessage(undefined)
   }
 
-  /** Leaves the election (releasing the lock if held) and stops messaging. */
+  private flush(): void {
+    const messages = this.outbox
+    this.outbox = []
+    for (const message of messages) this.channel.postMessage(message)
+  }
+
+  /** Sends what is still queued, leaves the election (releasing the lock if held) and stops messaging. */
   close(): void {
     if (this.closed) return
+    this.flush()
+    this.wake.port1.close()
+    this.wake.port2.close()
     this.closed = true
     this.abort.abort()
     this.releaseLock?.()

@@ -3,7 +3,6 @@ import * as Y from 'yjs'
 /** The parts of Yjs' list internals that appending in O(1) relies on (yjs 13.6). */
 interface ListInternals {
   _start: Y.Item | null
-  _searchMarker: Array<{ p: Y.Item; index: number; timestamp: number }> | null
 }
 
 function isInList(item: Y.Item, list: ListInternals): boolean {
@@ -11,18 +10,20 @@ function isInList(item: Y.Item, list: ListInternals): boolean {
 }
 
 /**
- * Appends `content` at the end of `array` (inside the caller's transaction) and returns the new
- * item.
+ * Appends `content` at the end of `array` (inside the caller's transaction `transaction`) and
+ * returns the new item. `content` is kept as it is (not copied): the caller must not change it.
  *
  * Why not plain `array.push`: Yjs walks the whole list from its start to find the end unless a
- * search marker points near it, which makes each push O(n). Appending at the end (rather than
- * inserting at the front, which is O(1) in Yjs) matters: consecutive appends by one client form
- * an origin chain, so once deleted they merge into one small GC range — that is what keeps the
- * document's size bounded under rewrites. So we remember the last item and hand Yjs a
- * temporary search marker pointing at it; the marker is removed right after, so Yjs' own
- * index-based lookups never see it.
+ * search marker points near it, which makes each push O(n), and it copies the bytes and builds
+ * closures per call. Appending at the end (rather than inserting at the front, which is O(1) in
+ * Yjs) matters: consecutive appends by one client form an origin chain, so once deleted they
+ * merge into one small GC range — that is what keeps the document's size bounded under
+ * rewrites. So we remember the last item and create the item exactly as Yjs'
+ * `typeListInsertGenericsAfter` does after it (origin: its last id; no right neighbour), then
+ * integrate it. Items before it keep their indexes, so Yjs' search markers stay valid.
  */
 export function appendToArray(
+  transaction: Y.Transaction,
   array: Y.Array<Uint8Array>,
   content: Uint8Array,
   tail: { get: () => Y.Item | null; set: (item: Y.Item) => void },
@@ -33,19 +34,19 @@ export function appendToArray(
   while (last !== null && !isInList(last, list)) last = last.left
   if (last === null) last = list._start
   if (last !== null) while (last.right !== null) last = last.right
-  const markers = list._searchMarker
-  if (last !== null && markers !== null) {
-    markers.length = 0
-    markers.push({ p: last, index: 1, timestamp: 0 })
-  }
-  try {
-    array.push([content])
-  } finally {
-    if (markers !== null) markers.length = 0
-  }
-  const doc = array.doc!
-  const structs = doc.store.clients.get(doc.clientID)!
-  const item = structs[structs.length - 1] as Y.Item
+  const doc = transaction.doc
+  const client = doc.clientID
+  const item = new Y.Item(
+    Y.createID(client, Y.getState(doc.store, client)),
+    last,
+    last === null ? null : last.lastId,
+    null,
+    null,
+    array as unknown as Y.AbstractType<unknown>,
+    null,
+    new Y.ContentBinary(content),
+  )
+  item.integrate(transaction, 0)
   tail.set(item)
   return item
 }

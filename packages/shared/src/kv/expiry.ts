@@ -25,7 +25,7 @@ export class ExpiryTracker {
   /** Tracks `key` expiring at `expiresAt`, or stops tracking it when `undefined` or past. */
   track(key: string, expiresAt: number | undefined): void {
     if (expiresAt === undefined || expiresAt <= this.options.now()) {
-      this.expiries.delete(key)
+      if (this.expiries.size > 0) this.expiries.delete(key)
       return
     }
     this.expiries.set(key, expiresAt)

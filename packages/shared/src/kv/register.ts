@@ -102,7 +102,8 @@ export class KvRegister {
   readonly doc: Y.Doc
   private readonly array: Y.Array<Uint8Array>
   private readonly slots = new Map<string, Slot>()
-  private readonly winnerKeys = new WeakMap<Y.Item, string>()
+  /** Item → key of every winning item (the reverse of `slots`), to see when a winner is deleted. */
+  private readonly winnerKeys = new Map<Y.Item, string>()
   /** Winners written in the transaction under way, before the index catches up. */
   private readonly pendingLocal = new Map<string, Y.Item>()
   /** Entries this register wrote in the transaction under way, so indexing them needs no decoding. */
@@ -148,14 +149,6 @@ export class KvRegister {
   /** The winning entry of `key` (also tombstones and expired ones), for persistence layers. */
   entry(key: string): KvEntry | undefined {
     return this.slots.get(key)?.entry
-  }
-
-  /**
-   * The key of `item` if this register has indexed it as its key's winner (now or earlier), for
-   * `afterTransaction` listeners registered after the register (they run after its bookkeeping).
-   */
-  keyOf(item: Y.Item): string | undefined {
-    return this.winnerKeys.get(item)
   }
 
   /** Every key's winning entry (tombstones and expired ones too), in no particular order. */
@@ -247,6 +240,7 @@ export class KvRegister {
       for (const { item, entry } of expired) {
         if (item.deleted) continue
         appendToArray(
+          transaction,
           this.array,
           encodeEntry({ key: entry.key, hlc: entry.hlc, tombstone: true, value: undefined, expiresAt: undefined }, this.doc.clientID),
           this.tail,
@@ -316,7 +310,7 @@ export class KvRegister {
     const previous = this.pendingLocal.get(key) ?? this.slots.get(key)?.item
     const tombstone = value === undefined
     const entry: KvEntry = { key, hlc, tombstone, expiresAt: tombstone ? undefined : expiresAt, value }
-    const item = appendToArray(this.array, encodeEntry(entry, this.doc.clientID), this.tail)
+    const item = appendToArray(transaction, this.array, encodeEntry(entry, this.doc.clientID), this.tail)
     this.written.set(item, entry)
     // Delete the superseded entry in the same transaction: one update, no repair round.
     if (previous !== undefined && !previous.deleted) previous.delete(transaction)
@@ -349,6 +343,7 @@ export class KvRegister {
       if (slot?.item !== struct) return
       if (!before.has(key)) before.set(key, slot)
       this.slots.delete(key)
+      this.winnerKeys.delete(struct)
       this.expiry.forget(key)
     })
   }
@@ -378,7 +373,10 @@ export class KvRegister {
         losers.push(item)
         continue
       }
-      if (current !== undefined) losers.push(current.item)
+      if (current !== undefined) {
+        losers.push(current.item)
+        this.winnerKeys.delete(current.item)
+      }
       if (!before.has(entry.key)) before.set(entry.key, current)
       this.slots.set(entry.key, { item, entry })
       this.winnerKeys.set(item, entry.key)
