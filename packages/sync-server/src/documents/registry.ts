@@ -46,6 +46,9 @@ export interface DocumentLease {
   release(): void
 }
 
+/** Most time one turn of the event loop spends hibernating documents. */
+const HIBERNATION_SLICE_MS = 10
+
 interface Entry {
   readonly name: string
   readonly loading: Promise<ServerDocument>
@@ -90,6 +93,8 @@ export class DocumentRegistry {
   readonly #loaded = new Set<ServerDocument>()
   readonly #timers: NodeJS.Timeout[] = []
   readonly #releaseEntry = (entry: Entry): void => this.#release(entry)
+  /** A hibernation slice is scheduled (see #hibernateSlice). */
+  #hibernating = false
   #closing: Promise<void> | undefined
 
   constructor(options: DocumentRegistryOptions) {
@@ -97,24 +102,46 @@ export class DocumentRegistry {
     this.#every(options.sweepIntervalMs, () => this.sweepAll())
     // y-protocols checks every tenth of the timeout.
     this.#every(AWARENESS_TIMEOUT_MS / 10, () => this.expireAwareness(Date.now()))
-    if (options.hibernateAfterMs > 0) this.#every(hibernationCheckIntervalMs(options.hibernateAfterMs), () => this.hibernateIdle(performance.now()))
+    if (options.hibernateAfterMs > 0) this.#every(hibernationCheckIntervalMs(options.hibernateAfterMs), () => this.#hibernateSlice())
   }
 
   /**
-   * Hibernates every awake document that has not changed for its hibernation delay by `now`
-   * (`performance.now()` time); returns how many. A failure is logged and leaves that document awake.
+   * Hibernates the awake documents that have not changed for their hibernation delay by `now`
+   * (`performance.now()` time), until `budgetMs` of work is spent; returns how many, and
+   * whether some were left for later. Does nothing with `hibernateAfterMs` 0. A failure is
+   * logged and leaves that document awake.
    */
-  hibernateIdle(now: number): number {
-    let count = 0
+  hibernateIdle(now: number, budgetMs = Infinity): { hibernated: number; more: boolean } {
+    const started = performance.now()
+    let hibernated = 0
+    if (this.#options.hibernateAfterMs === 0) return { hibernated, more: false }
     for (const document of this.#loaded) {
       if (document.hibernated || now - document.changedAt < hibernationDelayMs(this.#options.hibernateAfterMs, document.sizeBytes)) continue
       try {
-        if (document.hibernate()) count++
+        if (document.hibernate()) hibernated++
       } catch (error) {
         this.#options.logger.error('hibernating failed', { doc: document.name, code: errorCode(error), error })
       }
+      // Checked after each document, so every slice makes progress.
+      if (performance.now() - started >= budgetMs) return { hibernated, more: true }
     }
-    return count
+    return { hibernated, more: false }
+  }
+
+  /**
+   * One timer tick of hibernation. Encoding is synchronous (about 0.1 ms for 100 keys), so when
+   * thousands of stores fall idle together the work is cut into slices of
+   * {@link HIBERNATION_SLICE_MS}, the next one after the I/O that arrived meanwhile.
+   */
+  #hibernateSlice(): void {
+    if (this.#hibernating || this.#closing !== undefined) return
+    const { more } = this.hibernateIdle(performance.now(), HIBERNATION_SLICE_MS)
+    if (!more) return
+    this.#hibernating = true
+    setImmediate(() => {
+      this.#hibernating = false
+      this.#hibernateSlice()
+    })
   }
 
   /** Removes awareness states not renewed in time, in every loaded document. */
