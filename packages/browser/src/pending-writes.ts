@@ -75,12 +75,7 @@ export class PendingWrites {
     const ops = this.ops
     this.ops = []
     this.latest.clear()
-    register.transact(
-      () => {
-        for (const op of ops) register.writeEncoded(op.key, op.value, op.expiresAt)
-      },
-      { silent: true },
-    )
+    register.transact(() => register.writeEncodedMany(ops), { silent: true })
   }
 
   /** The document could not be loaded: the writes cannot be applied; forget them. */

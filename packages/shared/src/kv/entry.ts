@@ -44,38 +44,33 @@ const FLAG_NODE = 4
  * left out, saving about 5 bytes per entry; readers take it from the item's id.
  */
 export function encodeEntry(entry: KvEntry, writerClient: number): Uint8Array {
-  // Written straight into one buffer of the exact size: this runs for every write (and every
-  // materialized row), and a lib0 encoder costs two allocations and a copy per entry.
-  const { key } = entry
-  const keyBytes = utf8Length(key)
-  const bytes = new Uint8Array(2 + varUintLength(keyBytes) + keyBytes + entryBodyLength(entry, writerClient))
-  writeEntryHead(bytes, 0, entry, writerClient)
-  let at = writeVarUint(bytes, 2, keyBytes)
-  if (keyBytes === key.length) {
-    for (let index = 0; index < keyBytes; index++) bytes[at + index] = key.charCodeAt(index)
-  } else {
-    utf8.encodeInto(key, bytes.subarray(at, at + keyBytes))
-  }
-  writeEntryBody(bytes, at + keyBytes, entry, writerClient)
+  const bytes = new Uint8Array(entryLength(entry, writerClient))
+  writeEntry(bytes, 0, entry, writerClient)
   return bytes
 }
 
-/**
- * Length of an entry's encoding without its key: version and flags, then everything after the
- * key (see {@link writeEntryWithoutKey}).
- */
-export function entryLengthWithoutKey(entry: KvEntry, writerClient: number): number {
-  return 2 + entryBodyLength(entry, writerClient)
+/** Length of `encodeEntry(entry, writerClient)`. */
+export function entryLength(entry: KvEntry, writerClient: number): number {
+  const keyBytes = utf8Length(entry.key)
+  return 2 + varUintLength(keyBytes) + keyBytes + entryBodyLength(entry, writerClient)
 }
 
 /**
- * Writes `encodeEntry(entry, writerClient)` without the key's varString (version and flags,
- * then HLC, node, expiry and value) into `target` at `at`, and returns the position after it.
- * For packing many entries whose keys are kept elsewhere into one buffer.
+ * Writes `encodeEntry(entry, writerClient)` into `target` at `at`; returns the position after
+ * it. Straight into the caller's buffer: this runs for every write, a lib0 encoder costs two
+ * allocations and a copy per entry, and a batch of writes can share one buffer.
  */
-export function writeEntryWithoutKey(target: Uint8Array, at: number, entry: KvEntry, writerClient: number): number {
+export function writeEntry(target: Uint8Array, at: number, entry: KvEntry, writerClient: number): number {
+  const { key } = entry
+  const keyBytes = utf8Length(key)
   writeEntryHead(target, at, entry, writerClient)
-  return writeEntryBody(target, at + 2, entry, writerClient)
+  at = writeVarUint(target, at + 2, keyBytes)
+  if (keyBytes === key.length) {
+    for (let index = 0; index < keyBytes; index++) target[at + index] = key.charCodeAt(index)
+  } else {
+    utf8.encodeInto(key, target.subarray(at, at + keyBytes))
+  }
+  return writeEntryBody(target, at + keyBytes, entry, writerClient)
 }
 
 /** Version and flags. */
@@ -113,15 +108,6 @@ function writeEntryBody(target: Uint8Array, at: number, entry: KvEntry, writerCl
 }
 
 const utf8 = new TextEncoder()
-
-/**
- * Bytes of an entry before its HLC: format version, flags and the key's varString, computed
- * from the key (for code that splits entries per key without decoding them).
- */
-export function entryHeadLength(key: string): number {
-  const keyBytes = utf8Length(key)
-  return 2 + varUintLength(keyBytes) + keyBytes
-}
 
 /** Bytes of `text` in UTF-8 as `TextEncoder` writes it (a lone surrogate becomes U+FFFD, 3 bytes). */
 function utf8Length(text: string): number {

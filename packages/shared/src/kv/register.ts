@@ -2,7 +2,7 @@ import * as Y from 'yjs'
 import { KvsyncError } from '../errors.js'
 import { HybridLogicalClock, type HlcTimestamp } from '../hlc.js'
 import { DEFAULT_MAX_VALUE_BYTES, decodeValue, encodeValue, type KvValue } from '../value-codec.js'
-import { KV_ARRAY_NAME, compareEntries, decodeEntry, encodeEntry, type KvEntry } from './entry.js'
+import { KV_ARRAY_NAME, compareEntries, decodeEntry, encodeEntry, entryLength, writeEntry, type KvEntry } from './entry.js'
 import { assertKey } from './key.js'
 import { ExpiryTracker } from './expiry.js'
 import { appendToArray } from './append.js'
@@ -131,7 +131,7 @@ export class KvRegister {
     doc.on('afterTransaction', this.onAfterTransaction)
     const existing: Y.Item[] = []
     for (let item = this.array._start; item !== null; item = item.right) existing.push(item)
-    const losers = this.admit(existing, new Map())
+    const losers = this.admit(existing, undefined)
     this.deleteLosers(losers)
   }
 
@@ -202,6 +202,37 @@ export class KvRegister {
   writeEncoded(key: string, value: Uint8Array | undefined, expiresAt: number | undefined): void {
     this.assertOpen()
     this.write(key, value, expiresAt)
+  }
+
+  /**
+   * `writeEncoded` for each write, in order, in one transaction (the caller's, or a new one).
+   * The entries share one buffer: allocating one small typed array per entry (off the JS heap
+   * once above 64 bytes in V8) was most of a bulk write's entry encoding. Like entries Yjs
+   * decodes from an update (views into it), a shared buffer lives as long as one of its entries.
+   */
+  writeEncodedMany(writes: ReadonlyArray<{ readonly key: string; readonly value: Uint8Array | undefined; readonly expiresAt: number | undefined }>): void {
+    this.assertOpen()
+    if (writes.length === 0) return
+    const run = (transaction: Y.Transaction): void => {
+      this.clock.node = this.doc.clientID
+      const client = this.doc.clientID
+      const entries = writes.map(({ key, value, expiresAt }): KvEntry => {
+        const tombstone = value === undefined
+        return { key, hlc: this.clock.tick(), tombstone, expiresAt: tombstone ? undefined : expiresAt, value }
+      })
+      let total = 0
+      for (const entry of entries) total += entryLength(entry, client)
+      const buffer = new Uint8Array(total)
+      let at = 0
+      for (const entry of entries) {
+        const end = writeEntry(buffer, at, entry, client)
+        this.append(transaction, entry, buffer.subarray(at, end))
+        at = end
+      }
+    }
+    const current = this.doc._transaction
+    if (current !== null) run(current)
+    else this.doc.transact(run, KvOrigins.local)
   }
 
   /**
@@ -307,10 +338,16 @@ export class KvRegister {
     // Yjs may pick a new client id if it detects a clash; keep the HLC node in step with it.
     this.clock.node = this.doc.clientID
     const hlc = this.clock.tick()
-    const previous = this.pendingLocal.get(key) ?? this.slots.get(key)?.item
     const tombstone = value === undefined
     const entry: KvEntry = { key, hlc, tombstone, expiresAt: tombstone ? undefined : expiresAt, value }
-    const item = appendToArray(transaction, this.array, encodeEntry(entry, this.doc.clientID), this.tail)
+    this.append(transaction, entry, encodeEntry(entry, this.doc.clientID))
+  }
+
+  /** Appends the encoded `entry` and deletes the key's entry it supersedes, in `transaction`. */
+  private append(transaction: Y.Transaction, entry: KvEntry, bytes: Uint8Array): void {
+    const { key } = entry
+    const previous = this.pendingLocal.get(key) ?? this.slots.get(key)?.item
+    const item = appendToArray(transaction, this.array, bytes, this.tail)
     this.written.set(item, entry)
     // Delete the superseded entry in the same transaction: one update, no repair round.
     if (previous !== undefined && !previous.deleted) previous.delete(transaction)
@@ -323,17 +360,18 @@ export class KvRegister {
       this.written.clear()
       return
     }
-    const before = new Map<string, Slot | undefined>()
+    // What each touched key held before, for the change events; a silent transaction has none.
+    const before = transaction.meta.get(SILENT) === true ? undefined : new Map<string, Slot | undefined>()
     this.evictDeletedWinners(transaction, before)
     const added = this.addedItems(transaction)
     const losers = this.admit(added, before)
     this.written.clear()
     this.deleteLosers(losers)
-    if (before.size > 0 && transaction.meta.get(SILENT) !== true) this.emit(before, transaction.origin === KvOrigins.local ? 'local' : 'remote')
+    if (before !== undefined && before.size > 0) this.emit(before, transaction.origin === KvOrigins.local ? 'local' : 'remote')
   }
 
   /** Removes index slots whose item this transaction deleted (a remote replica saw a winner). */
-  private evictDeletedWinners(transaction: Y.Transaction, before: Map<string, Slot | undefined>): void {
+  private evictDeletedWinners(transaction: Y.Transaction, before: Map<string, Slot | undefined> | undefined): void {
     if (transaction.deleteSet.clients.size === 0) return
     Y.iterateDeletedStructs(transaction, transaction.deleteSet, (struct) => {
       if (!(struct instanceof Y.Item)) return
@@ -341,7 +379,7 @@ export class KvRegister {
       if (key === undefined) return
       const slot = this.slots.get(key)
       if (slot?.item !== struct) return
-      if (!before.has(key)) before.set(key, slot)
+      if (before !== undefined && !before.has(key)) before.set(key, slot)
       this.slots.delete(key)
       this.winnerKeys.delete(struct)
       this.expiry.forget(key)
@@ -361,7 +399,7 @@ export class KvRegister {
    * Indexes candidate items: each either becomes its key's winner or is a loser. Returns the
    * live items that lost, for deletion. Records each touched key's previous slot in `before`.
    */
-  private admit(items: Y.Item[], before: Map<string, Slot | undefined>): Y.Item[] {
+  private admit(items: Y.Item[], before: Map<string, Slot | undefined> | undefined): Y.Item[] {
     const losers: Y.Item[] = []
     for (const item of items) {
       if (item.deleted) continue
@@ -377,7 +415,7 @@ export class KvRegister {
         losers.push(current.item)
         this.winnerKeys.delete(current.item)
       }
-      if (!before.has(entry.key)) before.set(entry.key, current)
+      if (before !== undefined && !before.has(entry.key)) before.set(entry.key, current)
       this.slots.set(entry.key, { item, entry })
       this.winnerKeys.set(item, entry.key)
       this.expiry.track(entry.key, entry.tombstone ? undefined : entry.expiresAt)
