@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { isKvsyncError } from '../errors.js'
+import { encodeValue } from '../value-codec.js'
 import { KvRegister, type KvChange } from './register.js'
 
 function replica(now: () => number = Date.now) {
@@ -24,6 +25,30 @@ describe('KvRegister', () => {
     expect(kv.get('a')).toBeUndefined()
     expect(kv.has('a')).toBe(false)
     expect(kv.keys()).toEqual(['b'])
+  })
+
+  it('writes a batch sharing one buffer exactly as the same writes one by one', () => {
+    const now = () => 1_000_000
+    const writes = [
+      { key: 'a', value: encodeValue(1), expiresAt: undefined },
+      { key: 'b', value: encodeValue({ nested: ['x'] }), expiresAt: 5_000_000 },
+      { key: 'a', value: encodeValue('again'), expiresAt: undefined },
+      { key: 'c', value: undefined, expiresAt: undefined },
+      { key: 'é😀', value: encodeValue(new Uint8Array([1, 2])), expiresAt: undefined },
+    ]
+    const one = replica(now)
+    one.doc.clientID = 7
+    const batch = replica(now)
+    batch.doc.clientID = 7
+    one.kv.transact(() => writes.forEach(({ key, value, expiresAt }) => one.kv.writeEncoded(key, value, expiresAt)))
+    batch.kv.transact(() => batch.kv.writeEncodedMany(writes))
+    expect(Y.encodeStateAsUpdate(batch.doc)).toEqual(Y.encodeStateAsUpdate(one.doc))
+    expect([...batch.kv.winners()]).toEqual([...one.kv.winners()])
+    expect(batch.kv.entries()).toEqual([['a', 'again'], ['b', { nested: ['x'] }], ['é😀', new Uint8Array([1, 2])]])
+    // Outside a transaction it opens its own, and an empty batch writes nothing.
+    batch.kv.writeEncodedMany([{ key: 'd', value: encodeValue(4), expiresAt: undefined }])
+    batch.kv.writeEncodedMany([])
+    expect(batch.kv.get('d')).toBe(4)
   })
 
   it('keeps the write with the greater HLC whatever the Yjs client ids', () => {
