@@ -3,6 +3,7 @@ import * as decoding from 'lib0/decoding'
 import { describe, expect, it, vi } from 'vitest'
 import { KvRegister, isKvsyncError } from '@kvsync/shared'
 import { silentLogger } from '../logger.js'
+import type { Logger } from '../logger.js'
 import { MemoryDocStorage } from '../storage/memory.js'
 import { ServerDocument } from './server-document.js'
 import type { DocumentPeer } from './server-document.js'
@@ -15,7 +16,7 @@ function peer(): DocumentPeer & { sent: Uint8Array[] } {
 }
 
 /** A loaded document over memory storage, with its storage and a writer replica. */
-async function loaded(name = 'doc', stored: Uint8Array[] = []) {
+async function loaded(name = 'doc', stored: Uint8Array[] = [], logger: Logger = silentLogger) {
   const storage = new MemoryDocStorage()
   for (const update of stored) await storage.appendUpdate(name, update)
   const queue = new WriteQueue({ storage, logger: silentLogger })
@@ -25,7 +26,7 @@ async function loaded(name = 'doc', stored: Uint8Array[] = []) {
     queue,
     compactAfterUpdates: 500,
     tombstoneRetentionMs: 60_000,
-    logger: silentLogger,
+    logger,
     maxPendingBytes: 1024 * 1024,
   })
   queue.noteLoaded(name, stored.length)
@@ -196,5 +197,23 @@ describe('ServerDocument hibernation', () => {
     }
     expect(isKvsyncError(thrown, 'STORE_CLOSED')).toBe(true)
     expect(document.hibernate()).toBe(false)
+  })
+
+  it('reports a malformed entry when loading, not again on waking, and new ones after', async () => {
+    const warnings: string[] = []
+    const logger: Logger = { ...silentLogger, warn: (message) => void warnings.push(message) }
+    const stored = new Y.Doc()
+    stored.getArray('kv').push(['not an entry'])
+    const { document, writer, push } = await loaded('doc', [Y.encodeStateAsUpdate(stored)], logger)
+    expect(warnings).toEqual(['ignored a malformed entry'])
+    expect(document.hibernate()).toBe(true)
+    writer.getMap('other').set('wake', true)
+    push(new Uint8Array([0]), peer())
+    expect(document.hibernated).toBe(false)
+    expect(warnings).toEqual(['ignored a malformed entry'])
+    const before = Y.encodeStateVector(writer)
+    writer.getArray('kv').push(['another bad one'])
+    push(before, peer())
+    expect(warnings).toEqual(['ignored a malformed entry', 'ignored a malformed entry'])
   })
 })

@@ -1,9 +1,11 @@
 import * as Y from 'yjs'
-import { KvRegister, KvsyncError, isKvsyncError } from '@kvsync/shared'
+import { KvsyncError, isKvsyncError } from '@kvsync/shared'
 import { awarenessMessage, syncStep1Message, syncStep2Message, updateMessage } from '../protocol/messages.js'
 import { addsNothing } from '../protocol/write-check.js'
 import type { Logger } from '../logger.js'
 import type { ServerMetrics } from '../metrics/server-metrics.js'
+import { decodeAwake, releaseAwake, storageOrigin } from './awake-document.js'
+import type { Awake } from './awake-document.js'
 import { AwarenessRelay } from './awareness-relay.js'
 import type { AwarenessOwner } from './awareness-relay.js'
 import { checkAgainstEncoded, diffEncodedState, encodeState, knownStateOfDoc, knownStateOfEncoded, nextSweepAt } from './encoded-state.js'
@@ -19,12 +21,6 @@ export interface DocumentPeer extends AwarenessOwner {
   /** Sends one complete protocol message; must not throw. */
   send(message: Uint8Array): void
 }
-
-/**
- * Transaction origin of updates replayed from storage (or from the encoded state, on waking):
- * they are already stored, so they are neither persisted again nor broadcast.
- */
-export const storageOrigin: unique symbol = Symbol('kvsync.storage')
 
 /** Options of {@link ServerDocument.load}. */
 export interface ServerDocumentOptions {
@@ -55,13 +51,6 @@ export interface AppliedUpdate {
    * left waiting for missing dependencies are not included: they are not stored yet.
    */
   readonly clocks: ReadonlyMap<number, number>
-}
-
-/** The live form of a document: its Y.Doc, the register over it, and its update listener. */
-interface Awake {
-  readonly doc: Y.Doc
-  readonly register: KvRegister
-  readonly onUpdate: (update: Uint8Array, origin: unknown) => void
 }
 
 /** The hibernated form: the encoded state, and when a sweep would next change it. */
@@ -263,7 +252,7 @@ export class ServerDocument {
     this.#hibernated = { state, sweepAt: nextSweepAt(awake.register, this.#tombstoneRetentionMs) }
     this.#awake = undefined
     this.#sizeBytes = state.update.byteLength
-    this.#release(awake)
+    releaseAwake(awake)
     this.#metrics?.storesHibernated.inc()
     this.#logger.debug('hibernated', { doc: this.name, bytes: state.update.byteLength })
     return true
@@ -329,34 +318,13 @@ export class ServerDocument {
     if (this.#destroyed) return
     this.#destroyed = true
     this.#outgoing = undefined
-    if (this.#awake !== undefined) this.#release(this.#awake)
+    if (this.#awake !== undefined) releaseAwake(this.#awake)
     this.peers.clear()
   }
 
-  /** Builds the awake form from updates (stored ones, or the encoded state when waking). */
-  #decode(updates: ReadonlyArray<Uint8Array>): Awake {
-    const doc = new Y.Doc()
-    try {
-      Y.transact(
-        doc,
-        () => {
-          for (const update of updates) Y.applyUpdate(doc, update, storageOrigin)
-        },
-        storageOrigin,
-      )
-    } catch (cause) {
-      doc.destroy()
-      throw new KvsyncError('CORRUPT_DATA', `stored updates of ${JSON.stringify(this.name)} cannot be applied`, { cause })
-    }
-    // Created per decode, not per document: a hibernated document holds no closures.
-    const onUpdate = (update: Uint8Array, origin: unknown): void => this.#onUpdate(update, origin)
-    doc.on('update', onUpdate)
-    // Created after the update listener: repairs it makes while indexing are stored and sent.
-    const register = new KvRegister(doc, {
-      onInvalidEntry: (report) =>
-        this.#logger.warn('ignored a malformed entry', { doc: this.name, code: 'CORRUPT_DATA', client: report.client, clock: report.clock, reason: report.reason }),
-    })
-    return { doc, register, onUpdate }
+  /** The awake form from `updates` (stored ones, or the encoded state when waking). */
+  #decode(updates: ReadonlyArray<Uint8Array>, waking = false): Awake {
+    return decodeAwake({ name: this.name, updates, logger: this.#logger, waking, onUpdate: (update, origin) => this.#onUpdate(update, origin) })
   }
 
   /** The awake form, decoding the encoded state first if hibernated. */
@@ -365,19 +333,13 @@ export class ServerDocument {
     if (this.#destroyed) throw new KvsyncError('STORE_CLOSED', `${JSON.stringify(this.name)} was unloaded`)
     const { state } = this.#hibernated as Hibernated
     const started = performance.now()
-    const awake = this.#decode([state.update])
+    const awake = this.#decode([state.update], true)
     this.#awake = awake
     this.#hibernated = undefined
     this.#changedAt = performance.now()
     this.#metrics?.storesWoken.inc()
     this.#logger.debug('woke', { doc: this.name, bytes: state.update.byteLength, ms: Math.round(this.#changedAt - started) })
     return awake
-  }
-
-  #release(awake: Awake): void {
-    awake.register.destroy()
-    awake.doc.off('update', awake.onUpdate)
-    awake.doc.destroy()
   }
 
   #onUpdate(update: Uint8Array, origin: unknown): void {
