@@ -66,8 +66,10 @@ export class WebSocketEndpoint {
     // maxMessageBytes and that hard limit we see the frame and can answer with 4413 and a
     // coded error.
     const hardLimit = maxMessageBytes + Math.min(maxMessageBytes, 1024 * 1024)
-    // Compression stays off: Yjs updates compress poorly and deflate costs CPU per reader.
-    this.#server = new WebSocketServer({ noServer: true, maxPayload: hardLimit, perMessageDeflate: false, WebSocket: PeerSocket })
+    // Compression stays off: Yjs updates compress poorly and deflate costs CPU per reader. No
+    // client tracking: we track sockets ourselves (#connections, #refused), and ws's own set
+    // costs a closure per socket.
+    this.#server = new WebSocketServer({ noServer: true, maxPayload: hardLimit, perMessageDeflate: false, clientTracking: false, WebSocket: PeerSocket })
     const { messageRate, messageBurst, maxBufferedBytes, maxAwarenessBytes, maxAwarenessClients } = options.limits
     this.#connectionLimits = {
       maxMessageBytes,
