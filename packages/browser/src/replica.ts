@@ -1,4 +1,4 @@
-import { KvRegister, KvsyncError, type KvChange, type KvValue, type ScannedEntries } from '@kvsync/shared'
+import { KvRegister, KvsyncError, applyStoredUpdate, type KvChange, type KvValue, type ScannedEntries, type StoredUpdate } from '@kvsync/shared'
 import * as Y from 'yjs'
 
 /** Transaction origins of updates that must not be saved again by this instance. */
@@ -47,7 +47,7 @@ export class Replica {
   private register: KvRegister | undefined
   private view: ScannedEntries | undefined
   /** Stored updates not decoded yet (while `view` answers reads). */
-  private stored: Uint8Array[] | undefined
+  private stored: StoredUpdate[] | undefined
   private failure: unknown
   private readonly loadedListeners: Array<() => void> = []
 
@@ -59,12 +59,12 @@ export class Replica {
   }
 
   /** Takes what persistence loaded and decodes it now. Throws `CORRUPT_DATA`. */
-  init(updates: Uint8Array[]): void {
+  init(updates: StoredUpdate[]): void {
     this.decode(updates)
   }
 
   /** Serves reads from `view`, scanned from `updates`, until {@link load} decodes them. */
-  initFromView(view: ScannedEntries, updates: Uint8Array[]): void {
+  initFromView(view: ScannedEntries, updates: StoredUpdate[]): void {
     this.view = view
     this.stored = updates
   }
@@ -96,13 +96,13 @@ export class Replica {
     return this.register ?? this.view ?? this.load()
   }
 
-  /** Applies an update from elsewhere (another tab), loading the document first. */
-  apply(update: Uint8Array, origin: unknown): void {
+  /** Applies an update from elsewhere (another tab, or read back from storage), loading the document first. */
+  apply(update: StoredUpdate, origin: unknown): void {
     this.load()
-    Y.applyUpdateV2(this.doc, update, origin)
+    applyStoredUpdate(this.doc, update, origin)
   }
 
-  /** The full state, for compaction. */
+  /** The full state, for compaction: a Yjs V2 update (see `StoredUpdate`). */
   snapshot(): Uint8Array {
     this.load()
     return Y.encodeStateAsUpdateV2(this.doc)
@@ -122,9 +122,9 @@ export class Replica {
     this.doc.destroy()
   }
 
-  private decode(updates: Uint8Array[]): void {
+  private decode(updates: StoredUpdate[]): void {
     try {
-      Y.transact(this.doc, () => updates.forEach((update) => Y.applyUpdateV2(this.doc, update)), Origins.loaded)
+      Y.transact(this.doc, () => updates.forEach((update) => applyStoredUpdate(this.doc, update)), Origins.loaded)
     } catch (error) {
       throw new KvsyncError('CORRUPT_DATA', `store "${this.options.name}" has a stored update that cannot be decoded; it was left as is`, { cause: error })
     }

@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_VALUE_BYTES, KvOrigins, KvsyncError, ScannedEntries, assertKey, encodeValue, resolveExpiresAt, type KvRegister, type KvSetOptions, type KvValue } from '@kvsync/shared'
+import { DEFAULT_MAX_VALUE_BYTES, KvOrigins, KvsyncError, ScannedEntries, assertKey, storedUpdateBytes, encodeValue, resolveExpiresAt, type KvRegister, type KvSetOptions, type KvValue } from '@kvsync/shared'
 import * as Y from 'yjs'
 import { CommitQueue } from './commit-queue.js'
 import { PendingWrites, type PendingOp } from './pending-writes.js'
@@ -117,7 +117,8 @@ export class Store {
       onFailed: (updates) => this.hub.committed(updates, [], false),
       onCompacted: (record) => this.hub.compacted(record),
     })
-    doc.on('updateV2', (update: Uint8Array, origin: unknown) => {
+    // V1, the encoding the sync connection sends: Yjs encodes each transaction once for both.
+    doc.on('update', (update: Uint8Array, origin: unknown) => {
       if (mustSave(origin)) void this.commits.add(update)
     })
     doc.on('afterTransaction', (transaction: Y.Transaction) => {
@@ -133,7 +134,7 @@ export class Store {
       this.startLocalSweeps()
     })
     let bytes = 0
-    for (const update of updates) bytes += update.byteLength
+    for (const update of updates) bytes += storedUpdateBytes(update).byteLength
     // Big store: answer reads from the stored bytes now, decode the document in a later task.
     const view = bytes > this.backgroundLoadBytes ? ScannedEntries.scan(updates, this.now) : undefined
     if (view !== undefined) {
@@ -372,8 +373,9 @@ export class Store {
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer)
     this.applyPending()
     // Commit before leaving the tabs: each commit's broadcast is how the other tabs (and through
-    // the leader, the server) get the writes made just before close().
-    await this.commits.flush()
+    // the leader, the server) get the writes made just before close(). A compaction under way
+    // finishes too, before the storage is closed under it.
+    await this.commits.settle()
     this.commits.dispose()
     this.hub.close()
     this.closeListeners.forEach((listener) => listener())

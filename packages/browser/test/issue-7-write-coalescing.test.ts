@@ -31,7 +31,7 @@ function describeEvent(event: StoreEvent): string {
 /** The keys of every entry in `updates`, applied to a fresh document (what storage holds). */
 function storedDoc(updates: Uint8Array[]): Y.Doc {
   const doc = new Y.Doc()
-  for (const update of updates) Y.applyUpdateV2(doc, update)
+  for (const update of updates) Y.applyUpdate(doc, update)
   return doc
 }
 

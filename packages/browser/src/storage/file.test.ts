@@ -2,9 +2,12 @@ import { spawn, spawnSync } from 'node:child_process'
 import { mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { crc32 } from 'node:zlib'
+import { KvRegister } from '@kvsync/shared'
 import { afterEach, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
 import { openStore } from '../open-store.js'
-import { FilePersistence } from './file.js'
+import { FILE_FORMAT_VERSION, FilePersistence } from './file.js'
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -97,6 +100,34 @@ describe('FilePersistence', () => {
     await expect(FilePersistence.open(path).then((p) => p.close())).rejects.toMatchObject({ code: 'CORRUPT_DATA' })
   })
 
+  it('re-frames a version-1 file (Yjs V2 records) on first open, then appends V1 after it', async () => {
+    const path = await tempFile()
+    const doc = new Y.Doc()
+    const register = new KvRegister(doc)
+    register.set('a', 1)
+    register.set('b', { two: 2 })
+    await writeFile(path, version1File([Y.encodeStateAsUpdateV2(doc)]))
+    const store = await fileStore(path)
+    expect(store.entries()).toEqual([['a', 1], ['b', { two: 2 }]])
+    await store.set('c', 3)
+    await store.close()
+    const bytes = await readFile(path)
+    expect(bytes[4]).toBe(FILE_FORMAT_VERSION)
+    const again = await fileStore(path)
+    expect(again.entries()).toEqual([['a', 1], ['b', { two: 2 }], ['c', 3]])
+    await again.close()
+  })
+
+  it('reports a version-1 record that is no update as CORRUPT_DATA, keeping its bytes', async () => {
+    const path = await tempFile()
+    const damaged = new Uint8Array([255, 255, 255, 1, 2, 3])
+    await writeFile(path, version1File([damaged]))
+    await expect(fileStore(path)).rejects.toMatchObject({ code: 'CORRUPT_DATA' })
+    const persistence = await FilePersistence.open(path)
+    expect(await persistence.load()).toEqual([{ v2: damaged }])
+    await persistence.close()
+  })
+
   it('refuses a file of a newer format', async () => {
     const path = await tempFile()
     await writeFile(path, Buffer.from('KVSF\x09'))
@@ -136,3 +167,14 @@ describe('FilePersistence', () => {
     await persistence.close()
   })
 })
+
+/** A store file as kvsync wrote it before file format 2: header version 1, Yjs V2 records. */
+function version1File(updates: Uint8Array[]): Buffer {
+  const records = updates.map((update) => {
+    const head = Buffer.alloc(8)
+    head.writeUInt32LE(update.byteLength, 0)
+    head.writeUInt32LE(crc32(update), 4)
+    return Buffer.concat([head, update])
+  })
+  return Buffer.concat([Buffer.from('KVSF'), Buffer.from([1]), ...records])
+}

@@ -3,7 +3,7 @@ import { constants } from 'node:fs'
 import { open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { crc32 } from 'node:zlib'
-import { KvsyncError } from '@kvsync/shared'
+import { KvsyncError, isV2Update, storedUpdateBytes, type StoredUpdate } from '@kvsync/shared'
 import { LogSize } from './log-size.js'
 import type { CompactPlan, LocalPersistence } from './types.js'
 
@@ -14,30 +14,41 @@ import type { CompactPlan, LocalPersistence } from './types.js'
  * | ------- | --------- | ------------------------------------------------------- |
  * | magic   | 4 bytes   | "KVSF"                                                  |
  * | version | uint8     | FILE_FORMAT_VERSION                                     |
- * | records | …         | each: uint32 length, uint32 CRC-32 of the bytes, bytes  |
+ * | records | …         | each: uint32 length, uint32 CRC-32 of the bytes, uint8  |
+ * |         |           | Yjs format (1 or 2; version 1 files: no byte, always 2), |
+ * |         |           | the bytes                                               |
  *
- * Each record is one Yjs V2 update; a compaction leaves one record, the snapshot. Appends are
+ * Each record is one Yjs update: appends V1, snapshots V2 (see `StoredUpdate`; version 1 files
+ * are re-framed as version 2 by their first open); a compaction leaves one record, the
+ * snapshot. Appends are
  * written and fsynced before their promise resolves. A crash can leave at most the last record
  * torn (short, or with a wrong checksum where it ends the file): it is dropped on open, because
  * its append never resolved. A bad record followed by more data is corruption, not a torn
  * write: the file is refused (CORRUPT_DATA) and left as is.
  */
 
-/** Version of the file layout; a file of a newer version is refused, never rewritten. */
-export const FILE_FORMAT_VERSION = 1
+/**
+ * Version of the file layout; a file of a newer version is refused, never rewritten.
+ * 1: every record is a Yjs V2 update. 2: each record says its format (appends are V1, the
+ * encoding the sync connection sends, so each transaction is encoded once).
+ */
+export const FILE_FORMAT_VERSION = 2
+/** The version whose records have no format byte (all Yjs V2). */
+const UNTAGGED_VERSION = 1
 const MAGIC = Buffer.from('KVSF')
 const HEADER_BYTES = MAGIC.length + 1
-const RECORD_HEADER_BYTES = 8
 
 function header(): Buffer {
   return Buffer.concat([MAGIC, Buffer.from([FILE_FORMAT_VERSION])])
 }
 
-function record(update: Uint8Array): Buffer {
-  const head = Buffer.alloc(RECORD_HEADER_BYTES)
-  head.writeUInt32LE(update.byteLength, 0)
-  head.writeUInt32LE(crc32(update), 4)
-  return Buffer.concat([head, update])
+function record(update: StoredUpdate): Buffer {
+  const bytes = storedUpdateBytes(update)
+  const head = Buffer.alloc(9)
+  head.writeUInt32LE(bytes.byteLength, 0)
+  head.writeUInt32LE(crc32(bytes), 4)
+  head.writeUInt8(isV2Update(update) ? 2 : 1, 8)
+  return Buffer.concat([head, bytes])
 }
 
 function fileError(error: unknown, action: string, path: string): KvsyncError {
@@ -48,8 +59,8 @@ function fileError(error: unknown, action: string, path: string): KvsyncError {
 }
 
 /** Parses a store file: its updates, and how many bytes of it are intact (a torn tail excluded). */
-function parse(bytes: Buffer, path: string): { updates: Uint8Array[]; intact: number } {
-  if (bytes.length === 0) return { updates: [], intact: 0 }
+function parse(bytes: Buffer, path: string): { updates: StoredUpdate[]; intact: number; version: number } {
+  if (bytes.length === 0) return { updates: [], intact: 0, version: FILE_FORMAT_VERSION }
   if (bytes.length < HEADER_BYTES || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) {
     throw new KvsyncError('CORRUPT_DATA', `${path} is not a kvsync store file; it was left as is`)
   }
@@ -57,23 +68,27 @@ function parse(bytes: Buffer, path: string): { updates: Uint8Array[]; intact: nu
   if (version > FILE_FORMAT_VERSION) {
     throw new KvsyncError('UNSUPPORTED_FORMAT', `${path} uses file format ${version}, newer than ${FILE_FORMAT_VERSION}; upgrade kvsync to open it`)
   }
-  const updates: Uint8Array[] = []
+  const updates: StoredUpdate[] = []
+  const recordHeader = version === UNTAGGED_VERSION ? 8 : 9
   let at = HEADER_BYTES
   while (at < bytes.length) {
-    if (at + RECORD_HEADER_BYTES > bytes.length) break // torn record header at the end
+    if (at + recordHeader > bytes.length) break // torn record header at the end
     const length = bytes.readUInt32LE(at)
     const checksum = bytes.readUInt32LE(at + 4)
-    const end = at + RECORD_HEADER_BYTES + length
+    const format = version === UNTAGGED_VERSION ? 2 : bytes[at + 8]!
+    const end = at + recordHeader + length
     if (end > bytes.length) break // torn record body at the end
-    const update = bytes.subarray(at + RECORD_HEADER_BYTES, end)
+    const update = bytes.subarray(at + recordHeader, end)
     if (crc32(update) !== checksum) {
       if (end === bytes.length) break // the last record, torn in place
       throw new KvsyncError('CORRUPT_DATA', `${path} has a damaged record at byte ${at} followed by more data; it was left as is`)
     }
-    updates.push(new Uint8Array(update))
+    if (format !== 1 && format !== 2) throw new KvsyncError('CORRUPT_DATA', `${path} has a record of unknown format ${format} at byte ${at}; it was left as is`)
+    const copy = new Uint8Array(update)
+    updates.push(format === 1 ? copy : { v2: copy })
     at = end
   }
-  return { updates, intact: at }
+  return { updates, intact: at, version }
 }
 
 function processAlive(pid: number): boolean {
@@ -103,6 +118,28 @@ async function acquireLock(lockPath: string, path: string): Promise<void> {
     await rm(lockPath, { force: true })
   }
   throw new KvsyncError('PERSISTENCE_FAILED', `could not lock ${path} (${lockPath})`)
+}
+
+/**
+ * Replaces the file at `path` by one holding `updates`, atomically: written to `<path>.tmp`,
+ * fsynced, renamed over it (and the rename made durable). A crash leaves the old or the new file.
+ */
+async function replaceFile(path: string, updates: readonly StoredUpdate[]): Promise<void> {
+  const temporary = `${path}.tmp`
+  try {
+    const file = await open(temporary, 'w')
+    try {
+      await file.write(Buffer.concat([header(), ...updates.map(record)]))
+      await file.sync()
+    } finally {
+      await file.close()
+    }
+    await rename(temporary, path)
+    await syncDirectory(path)
+  } catch (error) {
+    await rm(temporary, { force: true })
+    throw error
+  }
 }
 
 async function syncDirectory(path: string): Promise<void> {
@@ -141,7 +178,7 @@ export class FilePersistence implements LocalPersistence {
   private constructor(
     readonly path: string,
     private handle: FileHandle,
-    private readonly updates: Uint8Array[],
+    private readonly updates: StoredUpdate[],
   ) {
     this.size.loaded(updates)
   }
@@ -157,12 +194,14 @@ export class FilePersistence implements LocalPersistence {
         if ((error as { code?: unknown }).code === 'ENOENT') return Buffer.alloc(0)
         throw fileError(error, 'reading', path)
       })
-      const { updates, intact } = parse(bytes, path)
+      const { updates, intact, version } = parse(bytes, path)
+      // A version-1 file is re-framed (its records marked V2) before anything is appended to it.
+      if (bytes.length > 0 && version === UNTAGGED_VERSION) await replaceFile(path, updates)
       const handle = await open(path, 'a+')
       if (bytes.length === 0) {
         await handle.write(header())
         await handle.sync()
-      } else if (intact < bytes.length) {
+      } else if (intact < bytes.length && version !== UNTAGGED_VERSION) {
         // Drop the torn tail so that the next append follows the last intact record.
         await handle.truncate(intact)
         await handle.sync()
@@ -186,7 +225,7 @@ export class FilePersistence implements LocalPersistence {
     return this.size.snapshotBytes
   }
 
-  async load(): Promise<Uint8Array[]> {
+  async load(): Promise<StoredUpdate[]> {
     return this.updates.splice(0)
   }
 
@@ -206,25 +245,15 @@ export class FilePersistence implements LocalPersistence {
 
   compact(plan: CompactPlan): Promise<undefined> {
     return this.serialized(async () => {
-      const temporary = `${this.path}.tmp`
       try {
         const snapshot = plan.snapshot()
-        const file = await open(temporary, 'w')
-        try {
-          await file.write(Buffer.concat([header(), record(snapshot)]))
-          await file.sync()
-        } finally {
-          await file.close()
-        }
-        await rename(temporary, this.path)
-        await syncDirectory(this.path)
+        await replaceFile(this.path, [{ v2: snapshot }])
         // The old handle points at the replaced file; appends must go to the new one.
         await this.handle.close()
         this.handle = await open(this.path, 'a+')
         this.size.compacted(snapshot)
         return undefined
       } catch (error) {
-        await rm(temporary, { force: true })
         throw fileError(error, 'compacting', this.path)
       }
     })

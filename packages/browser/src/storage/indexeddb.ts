@@ -1,5 +1,5 @@
-import { KvsyncError } from '@kvsync/shared'
-import { openDB, unwrap, type DBSchema, type IDBPDatabase } from 'idb'
+import { KvsyncError, isStoredUpdate, type StoredUpdate } from '@kvsync/shared'
+import { openDB, unwrap, type DBSchema, type IDBPDatabase, type IDBPObjectStore } from 'idb'
 import { LogSize } from './log-size.js'
 import type { CompactPlan, LocalPersistence } from './types.js'
 
@@ -11,14 +11,17 @@ import type { CompactPlan, LocalPersistence } from './types.js'
  * 2. added a materialized view (`kv`, `view`: a second copy of every key's winning entry,
  *    written with each commit) so that big stores could answer reads before Yjs decoded them.
  * 3. drops the view again: reads are now answered from the update log itself
- *    (`ScannedEntries`), so each commit is one request and each key is stored once. Upgrading
- *    a format-2 database deletes the two object stores; the log is kept as it is.
+ *    (`ScannedEntries`), so each commit is one request and each key is stored once; and
+ *    commits are Yjs V1 updates (the encoding the sync connection sends, so Yjs encodes each
+ *    transaction once), snapshots V2 marked `{ v2 }` (see `StoredUpdate`). Formats 1 and 2
+ *    stored bare V2 updates: upgrading marks each as `{ v2 }`, and a format-2 database loses the
+ *    view's two object stores.
  */
 export const IDB_FORMAT_VERSION = 3
 
 interface StoreSchema extends DBSchema {
-  /** Yjs V2 updates under auto-increment keys: a snapshot followed by appended updates. */
-  updates: { key: number; value: Uint8Array }
+  /** Stored updates under auto-increment keys: a V2 snapshot followed by appended V1 updates. */
+  updates: { key: number; value: StoredUpdate }
   /** Bookkeeping: `format` → IDB_FORMAT_VERSION of the writer. */
   meta: { key: string; value: number }
 }
@@ -105,17 +108,25 @@ export class IndexedDbPersistence implements LocalPersistence {
     try {
       db = await openDB<StoreSchema>(name, IDB_FORMAT_VERSION, {
         upgrade(database, oldVersion, _newVersion, transaction) {
+          // Every request of the upgrade settles with the transaction; an aborted upgrade (an
+          // unconvertible record) rejects them all, and openDB reports it.
+          const settled = (request: Promise<unknown>) => void request.catch(() => {})
+          settled(transaction.done)
           if (oldVersion < 1) {
             database.createObjectStore('updates', { autoIncrement: true })
             database.createObjectStore('meta')
+          } else if (oldVersion < 3) {
+            markV2(transaction.objectStore('updates')).catch(() => {
+              // Only an aborted upgrade rejects it, and then openDB rejects too.
+            })
           }
           if (oldVersion === 2) {
             // The schema type no longer knows these names: they are format 2's.
             const untyped = database as unknown as IDBPDatabase
             for (const name of FORMAT_2_STORES) if (untyped.objectStoreNames.contains(name)) untyped.deleteObjectStore(name)
-            void transaction.objectStore('meta').delete(FORMAT_2_MATERIALIZED_MARK)
+            settled(transaction.objectStore('meta').delete(FORMAT_2_MATERIALIZED_MARK))
           }
-          void transaction.objectStore('meta').put(IDB_FORMAT_VERSION, 'format')
+          settled(transaction.objectStore('meta').put(IDB_FORMAT_VERSION, 'format'))
         },
         blocking() {
           instance?.closeForVersionChange()
@@ -146,7 +157,7 @@ export class IndexedDbPersistence implements LocalPersistence {
     return this.size.snapshotBytes
   }
 
-  async load(): Promise<Uint8Array[]> {
+  async load(): Promise<StoredUpdate[]> {
     try {
       const transaction = this.db.transaction(['meta', 'updates'], 'readonly')
       const [format, recordIds, updates] = await Promise.all([
@@ -158,11 +169,11 @@ export class IndexedDbPersistence implements LocalPersistence {
         throw new KvsyncError('UNSUPPORTED_FORMAT', `store "${this.storeName}" uses format ${format}, newer than ${IDB_FORMAT_VERSION}; it was left as is`)
       }
       for (const update of updates) {
-        if (!(update instanceof Uint8Array)) throw new KvsyncError('CORRUPT_DATA', `store database "${this.name}" holds a record that is not an update; it was left as is`)
+        if (!isStoredUpdate(update)) throw new KvsyncError('CORRUPT_DATA', `store database "${this.name}" holds a record that is not an update; it was left as is`)
       }
       recordIds.forEach((id) => this.known.add(id))
-      this.size.loaded(updates as Uint8Array[])
-      return updates as Uint8Array[]
+      this.size.loaded(updates as StoredUpdate[])
+      return updates as StoredUpdate[]
     } catch (error) {
       throw persistenceError(error, 'loading')
     }
@@ -207,11 +218,11 @@ export class IndexedDbPersistence implements LocalPersistence {
       const unknown = (await updates.getAllKeys()).filter((id) => !this.known.has(id))
       if (unknown.length > 0) {
         const missed = await Promise.all(unknown.map((id) => updates.get(id)))
-        plan.absorb?.(missed.filter((update): update is Uint8Array => update instanceof Uint8Array))
+        plan.absorb?.(missed.filter(isStoredUpdate))
       }
       const snapshot = plan.snapshot()
       void updates.clear()
-      const [snapshotId] = await Promise.all([updates.add(snapshot), transaction.done])
+      const [snapshotId] = await Promise.all([updates.add({ v2: snapshot }), transaction.done])
       this.known.clear()
       this.known.add(snapshotId)
       this.size.compacted(snapshot)
@@ -247,5 +258,14 @@ export class IndexedDbPersistence implements LocalPersistence {
     if (this.closed) return
     this.closed = true
     this.db.close()
+  }
+}
+
+/** Marks each record of a format-1 or format-2 log (bare Yjs V2 updates) as `{ v2 }`, in the upgrade transaction. */
+async function markV2(updates: IDBPObjectStore<StoreSchema, ArrayLike<'updates' | 'meta'>, 'updates', 'versionchange'>): Promise<void> {
+  for (let cursor = await updates.openCursor(); cursor !== null; cursor = await cursor.continue()) {
+    // Anything else stays as it is: loading reports it (CORRUPT_DATA) and never rewrites it.
+    const value: unknown = cursor.value
+    if (value instanceof Uint8Array) cursor.update({ v2: value }).catch(() => {})
   }
 }

@@ -1,3 +1,4 @@
+import type { StoredUpdate } from '@kvsync/shared'
 import { LogSize } from './log-size.js'
 import type { CompactPlan, LocalPersistence } from './types.js'
 
@@ -6,7 +7,7 @@ import type { CompactPlan, LocalPersistence } from './types.js'
  * tests; in a browser, for data that must not outlive the page.
  */
 export class MemoryPersistence implements LocalPersistence {
-  private updates: Uint8Array[] = []
+  private updates: StoredUpdate[] = []
   private readonly size = new LogSize()
 
   get storedCount(): number {
@@ -21,7 +22,7 @@ export class MemoryPersistence implements LocalPersistence {
     return this.size.snapshotBytes
   }
 
-  async load(): Promise<Uint8Array[]> {
+  async load(): Promise<StoredUpdate[]> {
     return [...this.updates]
   }
 
@@ -33,7 +34,7 @@ export class MemoryPersistence implements LocalPersistence {
 
   async compact(plan: CompactPlan): Promise<undefined> {
     const snapshot = plan.snapshot()
-    this.updates = [snapshot]
+    this.updates = [{ v2: snapshot }]
     this.size.compacted(snapshot)
     return undefined
   }

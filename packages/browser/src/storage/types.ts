@@ -1,9 +1,11 @@
+import type { StoredUpdate } from '@kvsync/shared'
+
 /** What {@link LocalPersistence.compact} needs. */
 export interface CompactPlan {
   /**
    * Called once the replacement is ordered after every append already requested (by this
    * instance and, for shared storage, by other tabs) and after `absorb`: the snapshot it returns
-   * must cover everything it replaces.
+   * must cover everything it replaces. A Yjs V2 update (stored as `{ v2 }`).
    */
   snapshot: () => Uint8Array
   /**
@@ -11,21 +13,21 @@ export interface CompactPlan {
    * (another tab committed them and its broadcast has not arrived), to merge them into the
    * document before the snapshot is taken. Without it they would be cleared and lost.
    */
-  absorb?: (updates: Uint8Array[]) => void
+  absorb?: (updates: StoredUpdate[]) => void
 }
 
 /**
- * Where a client keeps its copy of a store between sessions: the document's Yjs V2 updates (a
- * snapshot, then the updates appended since), nothing else. Reads of a big store are answered
+ * Where a client keeps its copy of a store between sessions: the document's Yjs updates (a V2
+ * snapshot, then the V1 updates appended since: see `StoredUpdate`), nothing else. Reads of a big store are answered
  * from these bytes before the document is decoded (`ScannedEntries`), so there is no second
  * copy of the data to keep in step. Every method's promise settles: on failure it rejects with
  * a `KvsyncError` (`QUOTA_EXCEEDED`, `PERSISTENCE_FAILED`, `CORRUPT_DATA`, `UNSUPPORTED_FORMAT`).
  */
 export interface LocalPersistence {
   /** Every stored update, oldest first; `[]` for a new store. */
-  load(): Promise<Uint8Array[]>
+  load(): Promise<StoredUpdate[]>
   /**
-   * Appends updates in one transaction; resolves once committed, with the record ids of the
+   * Appends Yjs V1 updates in one transaction; resolves once committed, with the record ids of the
    * appended updates where the storage has them (shared storage: IndexedDB).
    */
   append(updates: readonly Uint8Array[]): Promise<readonly number[]>
@@ -38,7 +40,7 @@ export interface LocalPersistence {
   readonly storedCount: number
   /** Bytes of all stored updates. */
   readonly storedBytes: number
-  /** Bytes of the oldest stored update: the snapshot written by the last compaction. */
+  /** Bytes of the stored V2 snapshot (0 without one); the rest is V1 updates appended since. */
   readonly snapshotBytes: number
   /**
    * Shared storage only: record ids another instance committed and this one has applied (from a

@@ -87,8 +87,8 @@ export class SyncHub {
   /** After a commit: let other tabs apply (and not store again) what this tab stored. */
   committed(updates: readonly Uint8Array[], records: readonly number[], durable: boolean): void {
     if (this.tabs === undefined || updates.length === 0) return
-    const update = updates.length === 1 ? updates[0]! : Y.mergeUpdatesV2([...updates])
-    this.tabs.post({ type: 'update', update, records, durable })
+    const update = updates.length === 1 ? updates[0]! : Y.mergeUpdates([...updates])
+    this.tabs.post({ type: 'updateV1', update, records, durable })
   }
 
   /** After a compaction: other tabs whose document covers the snapshot need not read it back. */
@@ -148,8 +148,9 @@ export class SyncHub {
     }
     const { replica, persistence } = this.options
     switch (message.type) {
+      case 'updateV1':
       case 'update':
-        this.applyFromTab(message.update, message.durable)
+        this.applyFromTab(message.update, message.durable, message.type === 'update')
         if (message.durable) persistence.markKnown?.(message.records)
         this.followerStatus()
         break
@@ -178,9 +179,10 @@ export class SyncHub {
     }
   }
 
-  private applyFromTab(update: Uint8Array, durable: boolean): void {
+  /** Applies another tab's update; `v2`: sent by an older kvsync, which stored and sent Yjs V2. */
+  private applyFromTab(update: Uint8Array, durable: boolean, v2: boolean): void {
     try {
-      this.options.replica.apply(update, durable ? Origins.tab : Origins.tabUnsaved)
+      this.options.replica.apply(v2 ? Y.convertUpdateFormatV2ToV1(update) : update, durable ? Origins.tab : Origins.tabUnsaved)
     } catch (error) {
       this.options.onError(new KvsyncError('CORRUPT_DATA', 'could not apply an update from another tab', { cause: error }))
     }

@@ -6,8 +6,10 @@ import type { SyncStatus } from '../sync/connection.js'
  *
  * | type        | from          | meaning                                                         |
  * | ----------- | ------------- | --------------------------------------------------------------- |
- * | update      | any tab       | a Yjs V2 update, sent AFTER the sender committed it to IndexedDB |
+ * | updateV1    | any tab       | a Yjs V1 update, sent AFTER the sender committed it to IndexedDB |
  * |             |               | (`records`: its record ids) or failed to (`durable: false`)     |
+ * | update      | older kvsync  | the same with a Yjs V2 update (IndexedDB formats 1 and 2), from |
+ * |             |               | a tab that still runs an older kvsync during an upgrade         |
  * | compacted   | any tab       | the sender replaced the log by snapshot `record`, taken at      |
  * |             |               | (at most) `stateVector`                                         |
  * | status      | leader        | the leader's connection status; its state vector when synced    |
@@ -16,6 +18,7 @@ import type { SyncStatus } from '../sync/connection.js'
  * | destroyed   | any tab       | the store's local data was deleted on purpose: close            |
  */
 export type TabMessage =
+  | { type: 'updateV1'; update: Uint8Array; records: readonly number[]; durable: boolean }
   | { type: 'update'; update: Uint8Array; records: readonly number[]; durable: boolean }
   | { type: 'compacted'; record: number; stateVector: Uint8Array }
   | { type: 'status'; status: SyncStatus; stateVector: Uint8Array | undefined }

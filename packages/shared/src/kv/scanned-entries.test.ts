@@ -15,6 +15,7 @@ import { KV_ARRAY_NAME, encodeEntry } from './entry.js'
 import { encodeValue } from '../value-codec.js'
 import { KvRegister } from './register.js'
 import { ScannedEntries } from './scanned-entries.js'
+import { applyStoredUpdate, type StoredUpdate } from './stored-update.js'
 
 const BASE_TIME = Date.UTC(2030, 0, 1)
 const runs = Number(process.env.KVSYNC_FC_RUNS ?? 300)
@@ -74,7 +75,7 @@ interface Replica {
 }
 
 /** Runs a scenario; returns the stored log of replica 0 and the clock at the end. */
-function play(scenario: { replicas: number; clientIds: number[]; steps: Step[] }): { log: Uint8Array[]; now: number } {
+function play(scenario: { replicas: number; clientIds: number[]; steps: Step[] }): { log: StoredUpdate[]; now: number } {
   let now = BASE_TIME
   const clock = () => now
   const replicas: Replica[] = []
@@ -83,18 +84,18 @@ function play(scenario: { replicas: number; clientIds: number[]; steps: Step[] }
     doc.clientID = scenario.clientIds[index]!
     replicas.push({ doc, kv: new KvRegister(doc, { now: clock, timers: inertTimers }) })
   }
-  let log: Uint8Array[] = []
+  let log: StoredUpdate[] = []
   const observed = replicas[0]!.doc
-  observed.on('updateV2', (update: Uint8Array) => log.push(update))
+  observed.on('update', (update: Uint8Array) => log.push(update))
   let foreignClient = scenario.clientIds[4]!
   const foreign = (write: (doc: Y.Doc) => void) => {
     // A foreign client that saw everything replica 0 has, writing its own structs.
     const doc = new Y.Doc()
     doc.clientID = foreignClient++
-    Y.applyUpdateV2(doc, Y.encodeStateAsUpdateV2(observed))
+    Y.applyUpdate(doc, Y.encodeStateAsUpdate(observed))
     const before = Y.encodeStateVector(doc)
     write(doc)
-    Y.applyUpdateV2(observed, Y.encodeStateAsUpdateV2(doc, before))
+    Y.applyUpdate(observed, Y.encodeStateAsUpdate(doc, before))
   }
   for (const step of scenario.steps) {
     switch (step.t) {
@@ -126,7 +127,8 @@ function play(scenario: { replicas: number; clientIds: number[]; steps: Step[] }
         break
       }
       case 'compact':
-        log = [Y.encodeStateAsUpdateV2(observed)]
+        // As a store compacts: one V2 snapshot, then the V1 updates appended after it.
+        log = [{ v2: Y.encodeStateAsUpdateV2(observed) }]
         break
       case 'duplicate':
         if (log.length > 0) log.push(log[step.index % log.length]!)
@@ -153,9 +155,9 @@ function play(scenario: { replicas: number; clientIds: number[]; steps: Step[] }
 }
 
 /** The register Yjs builds from `log`, as a store decodes it (one transaction). */
-function oracle(log: readonly Uint8Array[], now: number): KvRegister {
+function oracle(log: readonly StoredUpdate[], now: number): KvRegister {
   const doc = new Y.Doc()
-  Y.transact(doc, () => log.forEach((update) => Y.applyUpdateV2(doc, update)))
+  Y.transact(doc, () => log.forEach((update) => applyStoredUpdate(doc, update)))
   return new KvRegister(doc, { now: () => now, timers: inertTimers })
 }
 
@@ -195,7 +197,7 @@ describe('ScannedEntries', () => {
     const doc = new Y.Doc()
     const kv = new KvRegister(doc)
     const log: Uint8Array[] = []
-    doc.on('updateV2', (update: Uint8Array) => log.push(update))
+    doc.on('update', (update: Uint8Array) => log.push(update))
     kv.transact(() => {
       for (let i = 0; i < 10_000; i++) kv.set(`key-${String(i).padStart(6, '0')}`, { n: i })
     })
@@ -219,17 +221,17 @@ describe('ScannedEntries', () => {
     const doc = new Y.Doc()
     const kv = new KvRegister(doc)
     const log: Uint8Array[] = []
-    doc.on('updateV2', (update: Uint8Array) => log.push(update))
+    doc.on('update', (update: Uint8Array) => log.push(update))
     kv.set('a', 1)
     kv.set('b', 2)
     expect(ScannedEntries.scan(log)).toBeDefined()
     expect(ScannedEntries.scan([log[1]!])).toBeUndefined()
     // Another client's item whose origin is an item the log does not hold.
     const other = new Y.Doc()
-    Y.applyUpdateV2(other, log[0]!)
+    Y.applyUpdate(other, log[0]!)
     const before = Y.encodeStateVector(other)
     new KvRegister(other).set('c', 3)
-    expect(ScannedEntries.scan([Y.encodeStateAsUpdateV2(other, before)])).toBeUndefined()
+    expect(ScannedEntries.scan([Y.encodeStateAsUpdate(other, before)])).toBeUndefined()
   })
 
   it('gives up on nested types, skip structs and bytes that are no update', () => {
@@ -238,16 +240,16 @@ describe('ScannedEntries', () => {
     const nested = new Y.Map<number>()
     doc.getMap('other').set('nested', nested)
     nested.set('x', 1)
-    expect(ScannedEntries.scan([Y.encodeStateAsUpdateV2(doc)])).toBeUndefined()
+    expect(ScannedEntries.scan([Y.encodeStateAsUpdate(doc)])).toBeUndefined()
     // mergeUpdates writes a skip struct over a gap.
     const first = new Y.Doc()
     const kv = new KvRegister(first)
     const updates: Uint8Array[] = []
-    first.on('updateV2', (update: Uint8Array) => updates.push(update))
+    first.on('update', (update: Uint8Array) => updates.push(update))
     kv.set('a', 1)
     kv.set('b', 2)
     kv.set('c', 3)
-    expect(ScannedEntries.scan([Y.mergeUpdatesV2([updates[0]!, updates[2]!])])).toBeUndefined()
+    expect(ScannedEntries.scan([Y.mergeUpdates([updates[0]!, updates[2]!])])).toBeUndefined()
     expect(ScannedEntries.scan([new Uint8Array([255, 255, 255, 1, 2, 3])])).toBeUndefined()
   })
 
@@ -258,12 +260,12 @@ describe('ScannedEntries', () => {
     // A stock client using the name for a map, another pushing other content into the array.
     const stock = new Y.Doc()
     stock.getMap(KV_ARRAY_NAME).set('kept', 'map item')
-    Y.applyUpdateV2(doc, Y.encodeStateAsUpdateV2(stock))
+    Y.applyUpdate(doc, Y.encodeStateAsUpdate(stock))
     const other = new Y.Doc()
-    Y.applyUpdateV2(other, Y.encodeStateAsUpdateV2(doc))
+    Y.applyUpdate(other, Y.encodeStateAsUpdate(doc))
     other.getArray(KV_ARRAY_NAME).push(['text', 5, ...MALFORMED])
-    Y.applyUpdateV2(doc, Y.encodeStateAsUpdateV2(other))
-    const scanned = ScannedEntries.scan([Y.encodeStateAsUpdateV2(doc)])!
+    Y.applyUpdate(doc, Y.encodeStateAsUpdate(other))
+    const scanned = ScannedEntries.scan([Y.encodeStateAsUpdate(doc)])!
     expect(scanned).toBeDefined()
     expect(scanned.entries()).toEqual([['kept', 'yes']])
     expect(scanned.entryCount).toBe(1)
@@ -272,7 +274,7 @@ describe('ScannedEntries', () => {
   it('never finds a key by a string that is not well-formed', () => {
     const doc = new Y.Doc()
     new KvRegister(doc).set('\uFFFD', 'replacement character')
-    const scanned = ScannedEntries.scan([Y.encodeStateAsUpdateV2(doc)])!
+    const scanned = ScannedEntries.scan([Y.encodeStateAsUpdate(doc)])!
     expect(scanned.get('\uFFFD')).toBe('replacement character')
     // TextEncoder turns a lone surrogate into U+FFFD; the register's Map does not.
     expect(scanned.get('\uD800')).toBeUndefined()
@@ -289,7 +291,7 @@ describe('ScannedEntries', () => {
       for (const { key, value } of entries) {
         array.push([encodeEntry({ key, hlc, tombstone: value === undefined, expiresAt: undefined, value: value === undefined ? undefined : encodeValue(value) }, clientId)])
       }
-      return Y.encodeStateAsUpdateV2(doc)
+      return Y.encodeStateAsUpdate(doc)
     }
     const log = [
       push(9, [{ key: 'tie', value: 'from 9' }, { key: 'same-client', value: 'first' }, { key: 'same-client', value: 'second' }, { key: 'swept', value: 'live' }]),

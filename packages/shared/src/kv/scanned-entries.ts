@@ -1,5 +1,6 @@
 import { decodeValue, isWellFormedString, type KvValue } from '../value-codec.js'
 import { ENTRY_FORMAT_VERSION } from './entry.js'
+import type { StoredUpdate } from './stored-update.js'
 import { scanLiveElements, type LiveElements } from './update-scan.js'
 
 const FLAG_TOMBSTONE = 1
@@ -69,11 +70,11 @@ export class ScannedEntries {
   }
 
   /**
-   * Scans `updates` (Yjs V2, oldest first, as a store keeps them). `undefined` when the scan
+   * Scans `updates` (oldest first, as a store keeps them: see `StoredUpdate`). `undefined` when the scan
    * cannot be sure to match the document Yjs would build (see `scanLiveElements`): decode the
    * document instead.
    */
-  static scan(updates: readonly Uint8Array[], now: () => number = Date.now): ScannedEntries | undefined {
+  static scan(updates: readonly StoredUpdate[], now: () => number = Date.now): ScannedEntries | undefined {
     const live = scanLiveElements(updates)
     return live === undefined ? undefined : new ScannedEntries(live, now)
   }

@@ -1,6 +1,7 @@
 import * as decoding from 'lib0/decoding'
 import * as Y from 'yjs'
 import { KV_ARRAY_NAME } from './entry.js'
+import { storedUpdateBytes, type StoredUpdate } from './stored-update.js'
 
 /**
  * Where a struct ends up once Yjs has integrated it, as far as the register cares: an item of
@@ -123,7 +124,7 @@ interface Dependent extends Neighbours {
 }
 
 /**
- * The binary elements of the `kv` array found in some Yjs V2 updates, and which of them a
+ * The binary elements of the `kv` array found in some stored Yjs updates, and which of them a
  * document built from the updates would hold alive (integrated and not deleted), found without
  * building the document: each element's bytes as a range of one of the updates, and the Yjs id
  * of the item holding it.
@@ -183,7 +184,7 @@ class Elements {
 }
 
 /**
- * Reads Yjs V2 updates (a document's stored log: a snapshot and the updates appended after it,
+ * Reads stored Yjs updates (a document's log: a V2 snapshot and the V1 updates appended after it,
  * oldest first) and lists the live binary elements of the root `kv` array, exactly as a
  * `Y.Doc` that applied them would have them. Costs one pass over the bytes and no Yjs objects:
  * at 100,000 keys this is a few tens of milliseconds where building the document takes about
@@ -193,12 +194,40 @@ class Elements {
  * pending for a missing dependency, skip structs, items under nested types, malformed bytes):
  * the caller then decodes the document with Yjs, which is always right.
  */
-export function scanLiveElements(updates: readonly Uint8Array[]): LiveElements | undefined {
+export function scanLiveElements(updates: readonly StoredUpdate[]): LiveElements | undefined {
   try {
     return new Scan(updates).run()
   } catch {
     // Unsupported, or bytes Yjs would reject as well: the caller decodes with Yjs.
     return undefined
+  }
+}
+
+type UpdateDecoder = Y.UpdateDecoderV1 | Y.UpdateDecoderV2
+
+/**
+ * The struct fields V1 and V2 encode differently: V1 writes each in turn into one stream
+ * (Yjs `UpdateEncoderV1`), V2 into run-length encoded columns. Everything else (content,
+ * parent names, delete sets) is read through the decoder's own methods or its rest stream.
+ */
+interface StructColumns {
+  info(): number
+  client(): number
+  leftClock(): number
+  rightClock(): number
+}
+
+function v1Columns(rest: decoding.Decoder): StructColumns {
+  const varUint = () => decoding.readVarUint(rest)
+  return { info: () => decoding.readUint8(rest), client: varUint, leftClock: varUint, rightClock: varUint }
+}
+
+function v2Columns(decoder: Y.UpdateDecoderV2): StructColumns {
+  return {
+    info: () => decoder.infoDecoder.read(),
+    client: () => decoder.clientDecoder.read(),
+    leftClock: () => decoder.leftClockDecoder.read(),
+    rightClock: () => decoder.rightClockDecoder.read(),
   }
 }
 
@@ -208,7 +237,11 @@ class Scan {
   private readonly dependents: Dependent[] = []
   private readonly elements = new Elements()
 
-  constructor(private readonly updates: readonly Uint8Array[]) {}
+  private readonly sources: Uint8Array[]
+
+  constructor(private readonly updates: readonly StoredUpdate[]) {
+    this.sources = updates.map(storedUpdateBytes)
+  }
 
   run(): LiveElements {
     this.updates.forEach((update, source) => this.readUpdate(update, source))
@@ -223,7 +256,7 @@ class Scan {
       live[index] = 1
     }
     const { count, source, start, end, client, clock } = elements
-    return { count, live, sources: this.updates, source, start, end, client, clock }
+    return { count, live, sources: this.sources, source, start, end, client, clock }
   }
 
   private structsOf(client: number): ClientStructs {
@@ -237,15 +270,18 @@ class Scan {
   }
 
   /** One update: its structs (Yjs `readClientsStructRefs`), then its delete set. */
-  private readUpdate(update: Uint8Array, source: number): void {
-    const decoder = new Y.UpdateDecoderV2(decoding.createDecoder(update))
-    const { restDecoder: rest, infoDecoder, clientDecoder, leftClockDecoder, rightClockDecoder } = decoder
+  private readUpdate(stored: StoredUpdate, source: number): void {
+    const update = this.sources[source]!
+    const v1 = stored instanceof Uint8Array
+    const decoder = v1 ? new Y.UpdateDecoderV1(decoding.createDecoder(update)) : new Y.UpdateDecoderV2(decoding.createDecoder(update))
+    const columns = v1 ? v1Columns(decoder.restDecoder) : v2Columns(decoder as Y.UpdateDecoderV2)
+    const rest = decoder.restDecoder
     const { elements } = this
     const seen = new Set<number>()
     const blocks = decoding.readVarUint(rest)
     for (let block = 0; block < blocks; block++) {
       const count = decoding.readVarUint(rest)
-      const client = clientDecoder.read()
+      const client = columns.client()
       if (seen.has(client)) throw new Unsupported('a client twice in one update')
       seen.add(client)
       let clock = decoding.readVarUint(rest)
@@ -253,7 +289,7 @@ class Scan {
       // A gap: Yjs would keep these structs pending until the missing ones arrive.
       if (clock > structs.end) throw new Unsupported('missing structs')
       for (let struct = 0; struct < count; struct++) {
-        const info = infoDecoder.read()
+        const info = columns.info()
         const ref = info & 0x1f
         if (ref === GC_REF || ref === SKIP_REF) {
           clock = this.readCollected(decoder, ref, clock, structs)
@@ -261,10 +297,10 @@ class Scan {
         }
         const hasOrigin = (info & BIT_ORIGIN) !== 0
         const hasRightOrigin = (info & BIT_RIGHT_ORIGIN) !== 0
-        const leftClient = hasOrigin ? clientDecoder.read() : -1
-        const leftClock = hasOrigin ? leftClockDecoder.read() : 0
-        const rightClient = hasRightOrigin ? clientDecoder.read() : -1
-        const rightClock = hasRightOrigin ? rightClockDecoder.read() : 0
+        const leftClient = hasOrigin ? columns.client() : -1
+        const leftClock = hasOrigin ? columns.leftClock() : 0
+        const rightClient = hasRightOrigin ? columns.client() : -1
+        const rightClock = hasRightOrigin ? columns.rightClock() : 0
         const last = structs.places.length - 1
         if (ref === BINARY_REF && !hasRightOrigin && last >= 0 && leftClient === client && leftClock === clock - 1 && structs.end === clock && structs.places[last] !== UNRESOLVED) {
           // An entry appended right after this client's previous struct: nearly every kvsync
@@ -286,9 +322,9 @@ class Scan {
   }
 
   /** A GC struct (collected) or a skip struct (a gap: unsupported). Returns the next clock. */
-  private readCollected(decoder: Y.UpdateDecoderV2, ref: number, clock: number, structs: ClientStructs): number {
+  private readCollected(decoder: UpdateDecoder, ref: number, clock: number, structs: ClientStructs): number {
     if (ref === SKIP_REF) throw new Unsupported('skip struct')
-    const length = decoder.lenDecoder.read()
+    const length = decoder.readLen()
     this.record(structs, clock, clock + length, COLLECTED)
     return clock + length
   }
@@ -298,7 +334,7 @@ class Scan {
    * unless Yjs already has it. Returns the next clock.
    */
   private readItem(
-    decoder: Y.UpdateDecoderV2,
+    decoder: UpdateDecoder,
     update: Uint8Array,
     source: number,
     client: number,
@@ -395,7 +431,7 @@ class Scan {
   }
 
   /** Yjs `readDeleteSet`: ranges per client (applied at the end: Yjs retries pending ones). */
-  private readDeleteSet(decoder: Y.UpdateDecoderV2): void {
+  private readDeleteSet(decoder: UpdateDecoder): void {
     const rest = decoder.restDecoder
     const clients = decoding.readVarUint(rest)
     for (let index = 0; index < clients; index++) {
