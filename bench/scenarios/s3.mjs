@@ -9,7 +9,7 @@
 // kvsync runs with idleUnloadMs = 1,000 (default 30 s) so unloading fits in the 3 s wait, and
 // with hibernateAfterMs = 500 (KVSYNC_HIBERNATE_AFTER_MS, set for its server process only;
 // default 10 s) so stores idle since they were loaded are hibernated when RSS is read 1 s after
-// the last one loaded (with the default that state is reached 10 s after a store's last
+// the last one loaded (with the default that state is reached 10–12.5 s after a store's last
 // change); @y/websocket-server without persistence never unloads a document (stock
 // behaviour); Hocuspocus unloads immediately (its default). Since hibernation already returns
 // most of a store's memory while its client is connected, kvsync's "memory returned after
