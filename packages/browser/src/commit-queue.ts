@@ -178,9 +178,9 @@ export class CommitQueue {
    * included: its V2 snapshot is about a tenth smaller and compresses better on disk).
    */
   private shouldCompact(): boolean {
-    const { storedCount, storedBytes, snapshotBytes } = this.options.persistence
-    if (storedCount > this.compactAfter) return true
-    const appended = storedBytes - snapshotBytes
+    const { count, bytes, snapshotBytes } = this.options.persistence.size
+    if (count > this.compactAfter) return true
+    const appended = bytes - snapshotBytes
     return appended > snapshotBytes && appended > this.compactAfterBytes
   }
 

@@ -32,6 +32,23 @@ function bigUpdate(count: number, prefix = 'k'): Uint8Array {
 /** The same as Yjs V2, as IndexedDB formats 1 and 2 stored it. */
 const bigUpdateV2 = (count: number): Uint8Array => Y.convertUpdateFormatV1ToV2(bigUpdate(count))
 
+/** A database as kvsync formats 1 (updates, meta) and 2 (plus the view: kv, view) left it. */
+async function oldDatabase(name: string, format: 1 | 2, updates: Uint8Array[]) {
+  const db = await openDB(databaseName(name), format, {
+    upgrade(database) {
+      database.createObjectStore('updates', { autoIncrement: true })
+      database.createObjectStore('meta')
+      if (format === 2) {
+        database.createObjectStore('kv')
+        database.createObjectStore('view')
+      }
+    },
+  })
+  await db.put('meta', format, 'format')
+  for (const update of updates) await db.add('updates', update)
+  return db
+}
+
 /** Counts the IndexedDB requests that write or read records while `run` runs. */
 async function requests(run: () => Promise<void>): Promise<Record<string, number>> {
   const counts: Record<string, number> = { add: 0, put: 0, get: 0, transactions: 0 }
@@ -120,17 +137,8 @@ describe('IndexedDB format 3 (the update log only)', () => {
 
   it('upgrades a format-2 database: drops the view, keeps the log (its updates marked V2)', async () => {
     const name = uniqueName()
-    const v2 = await openDB(databaseName(name), 2, {
-      upgrade(database) {
-        database.createObjectStore('updates', { autoIncrement: true })
-        database.createObjectStore('meta')
-        database.createObjectStore('kv')
-        database.createObjectStore('view')
-      },
-    })
-    await v2.put('meta', 2, 'format')
+    const v2 = await oldDatabase(name, 2, [bigUpdateV2(50)])
     await v2.put('meta', 1, 'materialized')
-    await v2.add('updates', bigUpdateV2(50))
     await v2.put('kv', new Uint8Array([1, 2, 3]), 'k1')
     await v2.put('view', { version: 1, keys: '', keyEnds: new Uint32Array(), rows: new Uint8Array(), rowEnds: new Uint32Array() }, 'all')
     v2.close()
@@ -161,14 +169,7 @@ describe('IndexedDB format 3 (the update log only)', () => {
 
   it('opens a format-1 database, its updates marked V2', async () => {
     const name = uniqueName()
-    const v1 = await openDB(databaseName(name), 1, {
-      upgrade(database) {
-        database.createObjectStore('updates', { autoIncrement: true })
-        database.createObjectStore('meta')
-      },
-    })
-    await v1.put('meta', 1, 'format')
-    await v1.add('updates', bigUpdateV2(50))
+    const v1 = await oldDatabase(name, 1, [bigUpdateV2(50)])
     v1.close()
     const store = await openStore(name, { persistence: 'indexeddb', backgroundLoadBytes: 0 })
     expect(store.get('k49')).toEqual({ i: 49, text: 'value 49' })
@@ -186,17 +187,8 @@ describe('IndexedDB format 3 (the update log only)', () => {
 
   it('reports a stored record that is no update as CORRUPT_DATA after the upgrade, keeping its bytes', async () => {
     const name = uniqueName()
-    const v2 = await openDB(databaseName(name), 2, {
-      upgrade(database) {
-        database.createObjectStore('updates', { autoIncrement: true })
-        database.createObjectStore('meta')
-        database.createObjectStore('kv')
-        database.createObjectStore('view')
-      },
-    })
     const stored = bigUpdateV2(5)
-    await v2.add('updates', stored)
-    await v2.add('updates', new Uint8Array([255, 255, 255, 1, 2, 3]))
+    const v2 = await oldDatabase(name, 2, [stored, new Uint8Array([255, 255, 255, 1, 2, 3])])
     v2.close()
     await expect(openStore(name, { persistence: 'indexeddb' })).rejects.toMatchObject({ code: 'CORRUPT_DATA' })
     const check = await openDB(databaseName(name))
@@ -249,13 +241,14 @@ describe('IndexedDB format 3 (the update log only)', () => {
       await store.transact(() => {
         for (let i = 0; i < 2_000; i++) void store.set(`key-${i}`, { round, text: `value ${i} of round ${round}` })
       })
-      largest = Math.max(largest, persistence.storedBytes - persistence.snapshotBytes)
+      const { size } = persistence
+      largest = Math.max(largest, size.bytes - size.snapshotBytes)
       // Once the compaction it started (in the background) is done, the V1 bytes appended never
       // pass the larger of the snapshot and 256 KiB by more than one commit.
-      await vi.waitFor(() => expect(persistence.storedBytes - persistence.snapshotBytes).toBeLessThanOrEqual(Math.max(persistence.snapshotBytes, 256 * 1024) + 120_000))
+      await vi.waitFor(() => expect(size.bytes - size.snapshotBytes).toBeLessThanOrEqual(Math.max(size.snapshotBytes, 256 * 1024) + 120_000))
     }
     // 30 rounds of ~90 KB each were written: without compaction by bytes all would be kept.
-    expect(persistence.storedCount).toBeLessThan(30)
+    expect(persistence.size.count).toBeLessThan(30)
     expect(largest).toBeGreaterThan(0)
     expect(store.get('key-7')).toEqual({ round: 29, text: 'value 7 of round 29' })
     await store.close()

@@ -170,7 +170,7 @@ async function syncDirectory(path: string): Promise<void> {
  * ```
  */
 export class FilePersistence implements LocalPersistence {
-  private readonly size = new LogSize()
+  readonly size = new LogSize()
   private closed = false
   /** Serializes appends and compactions, so a compaction is ordered after earlier appends. */
   private queue: Promise<unknown> = Promise.resolve()
@@ -211,18 +211,6 @@ export class FilePersistence implements LocalPersistence {
       await rm(lockPath, { force: true })
       throw fileError(error, 'opening', path)
     }
-  }
-
-  get storedCount(): number {
-    return this.size.count
-  }
-
-  get storedBytes(): number {
-    return this.size.bytes
-  }
-
-  get snapshotBytes(): number {
-    return this.size.snapshotBytes
   }
 
   async load(): Promise<StoredUpdate[]> {

@@ -82,7 +82,7 @@ export function assertDurability(durability: unknown): asserts durability is Dur
 
 /** Persists a store in its own IndexedDB database (see {@link databaseName}). */
 export class IndexedDbPersistence implements LocalPersistence {
-  private readonly size = new LogSize()
+  readonly size = new LogSize()
   private closed = false
   /** Update records whose content this instance's document already holds. */
   private readonly known = new Set<number>()
@@ -143,18 +143,6 @@ export class IndexedDbPersistence implements LocalPersistence {
     // less before the first read.
     instance = new IndexedDbPersistence(storeName, name, db, options.durability ?? 'relaxed')
     return instance
-  }
-
-  get storedCount(): number {
-    return this.size.count
-  }
-
-  get storedBytes(): number {
-    return this.size.bytes
-  }
-
-  get snapshotBytes(): number {
-    return this.size.snapshotBytes
   }
 
   async load(): Promise<StoredUpdate[]> {

@@ -8,19 +8,7 @@ import type { CompactPlan, LocalPersistence } from './types.js'
  */
 export class MemoryPersistence implements LocalPersistence {
   private updates: StoredUpdate[] = []
-  private readonly size = new LogSize()
-
-  get storedCount(): number {
-    return this.size.count
-  }
-
-  get storedBytes(): number {
-    return this.size.bytes
-  }
-
-  get snapshotBytes(): number {
-    return this.size.snapshotBytes
-  }
+  readonly size = new LogSize()
 
   async load(): Promise<StoredUpdate[]> {
     return [...this.updates]

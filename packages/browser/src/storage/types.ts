@@ -1,5 +1,15 @@
 import type { StoredUpdate } from '@kvsync/shared'
 
+/** How big a stored log is (see `LogSize`, which every persistence here keeps). */
+export interface StoredLogSize {
+  /** How many updates are stored (appends since the last compaction, plus the snapshot). */
+  readonly count: number
+  /** Bytes of all stored updates. */
+  readonly bytes: number
+  /** Bytes of the stored V2 snapshot (0 without one); the rest is V1 updates appended since. */
+  readonly snapshotBytes: number
+}
+
 /** What {@link LocalPersistence.compact} needs. */
 export interface CompactPlan {
   /**
@@ -36,12 +46,8 @@ export interface LocalPersistence {
    * Resolves with the record id of the snapshot where the storage has one.
    */
   compact(plan: CompactPlan): Promise<number | undefined>
-  /** How many updates are stored (appends since the last compaction, plus the snapshot). */
-  readonly storedCount: number
-  /** Bytes of all stored updates. */
-  readonly storedBytes: number
-  /** Bytes of the stored V2 snapshot (0 without one); the rest is V1 updates appended since. */
-  readonly snapshotBytes: number
+  /** How big the stored log is (for the compaction policy). */
+  readonly size: StoredLogSize
   /**
    * Shared storage only: record ids another instance committed and this one has applied (from a
    * broadcast), so compaction need not read them back.
