@@ -26,7 +26,11 @@ export interface PendingRead {
  */
 export class PendingWrites {
   private ops: PendingOp[] = []
-  private readonly latest = new Map<string, PendingOp>()
+  /**
+   * Each key's last pending write, built on the first read that needs it: a bulk write that
+   * nobody reads until it is applied (an import) never pays for a map of its keys.
+   */
+  private index: Map<string, PendingOp> | undefined
 
   constructor(private readonly now: () => number) {}
 
@@ -37,12 +41,12 @@ export class PendingWrites {
 
   push(op: PendingOp): void {
     this.ops.push(op)
-    this.latest.set(op.key, op)
+    this.index?.set(op.key, op)
   }
 
   /** What reads see for `key`: `undefined` when no pending write touches it. */
   read(key: string): PendingRead | undefined {
-    const op = this.latest.get(key)
+    const op = this.latest().get(key)
     if (op === undefined) return undefined
     const present = op.value !== undefined && (op.expiresAt === undefined || op.expiresAt > this.now())
     return { present, value: present ? decodeValue(op.value!) : undefined }
@@ -50,7 +54,7 @@ export class PendingWrites {
 
   /** Whether `key` has a pending write that leaves it present (`undefined`: no pending write). */
   has(key: string): boolean | undefined {
-    const op = this.latest.get(key)
+    const op = this.latest().get(key)
     if (op === undefined) return undefined
     return op.value !== undefined && (op.expiresAt === undefined || op.expiresAt > this.now())
   }
@@ -58,7 +62,7 @@ export class PendingWrites {
   /** `keys` (sorted, starting with `prefix`) as the pending writes change them, sorted. */
   overlayKeys(keys: readonly string[], prefix: string): string[] {
     const merged = new Set(keys)
-    for (const key of this.latest.keys()) {
+    for (const key of this.latest().keys()) {
       if (!key.startsWith(prefix)) continue
       if (this.has(key)!) merged.add(key)
       else merged.delete(key)
@@ -74,13 +78,21 @@ export class PendingWrites {
     if (this.ops.length === 0) return
     const ops = this.ops
     this.ops = []
-    this.latest.clear()
+    this.index = undefined
     register.transact(() => register.writeEncodedMany(ops), { silent: true })
+  }
+
+  private latest(): Map<string, PendingOp> {
+    if (this.index === undefined) {
+      this.index = new Map()
+      for (const op of this.ops) this.index.set(op.key, op)
+    }
+    return this.index
   }
 
   /** The document could not be loaded: the writes cannot be applied; forget them. */
   clear(): void {
     this.ops = []
-    this.latest.clear()
+    this.index = undefined
   }
 }

@@ -107,7 +107,10 @@ export class KvRegister {
   /** Winners written in the transaction under way, before the index catches up. */
   private readonly pendingLocal = new Map<string, Y.Item>()
   /** Entries this register wrote in the transaction under way, so indexing them needs no decoding. */
-  private readonly written = new Map<Y.Item, KvEntry>()
+  private readonly writtenItems: Y.Item[] = []
+  private readonly writtenEntries: KvEntry[] = []
+  /** How far `admit` has matched the added items against `writtenItems` (both in append order). */
+  private writtenCursor = 0
   private readonly clock: HybridLogicalClock
   private readonly now: () => number
   private readonly maxValueBytes: number
@@ -348,7 +351,8 @@ export class KvRegister {
     const { key } = entry
     const previous = this.pendingLocal.get(key) ?? this.slots.get(key)?.item
     const item = appendToArray(transaction, this.array, bytes, this.tail)
-    this.written.set(item, entry)
+    this.writtenItems.push(item)
+    this.writtenEntries.push(entry)
     // Delete the superseded entry in the same transaction: one update, no repair round.
     if (previous !== undefined && !previous.deleted) previous.delete(transaction)
     this.pendingLocal.set(key, item)
@@ -357,7 +361,7 @@ export class KvRegister {
   private readonly onAfterTransaction = (transaction: Y.Transaction): void => {
     this.pendingLocal.clear()
     if (this.destroyed) {
-      this.written.clear()
+      this.forgetWritten()
       return
     }
     // What each touched key held before, for the change events; a silent transaction has none.
@@ -365,7 +369,7 @@ export class KvRegister {
     this.evictDeletedWinners(transaction, before)
     const added = this.addedItems(transaction)
     const losers = this.admit(added, before)
-    this.written.clear()
+    this.forgetWritten()
     this.deleteLosers(losers)
     if (before !== undefined && before.size > 0) this.emit(before, transaction.origin === KvOrigins.local ? 'local' : 'remote')
   }
@@ -424,7 +428,7 @@ export class KvRegister {
   }
 
   private parse(item: Y.Item): KvEntry | undefined {
-    const own = this.written.get(item)
+    const own = this.ownEntry(item)
     if (own !== undefined) return own
     const content = item.content
     const entry = content instanceof Y.ContentBinary ? decodeEntry(content.content, item.id.client) : undefined
@@ -436,6 +440,29 @@ export class KvRegister {
       })
     }
     return entry
+  }
+
+  /**
+   * The entry this register wrote for `item` in the transaction under way, if it did. Added
+   * items reach `admit` in the order they were appended (one client's new structs, in clock
+   * order), so a cursor over the written items finds each in O(1); items skipped over were
+   * superseded within the transaction (deleted, never admitted).
+   */
+  private ownEntry(item: Y.Item): KvEntry | undefined {
+    const items = this.writtenItems
+    for (let index = this.writtenCursor; index < items.length; index++) {
+      if (items[index] === item) {
+        this.writtenCursor = index + 1
+        return this.writtenEntries[index]
+      }
+    }
+    return undefined
+  }
+
+  private forgetWritten(): void {
+    this.writtenItems.length = 0
+    this.writtenEntries.length = 0
+    this.writtenCursor = 0
   }
 
   private deleteLosers(losers: Y.Item[]): void {
