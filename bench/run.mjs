@@ -56,11 +56,14 @@ async function main() {
         browser ??= await launchBrowser()
         return browser
       },
-      record({ system, metric, unit, value, better, baseMetric, provisional, what }) {
+      // `notApplicable` (a reason) records a row that has no figure for this system, instead
+      // of a value: it is shown as n/a rather than left out or made up.
+      record({ system, metric, unit, value, better, baseMetric, provisional, what, notApplicable }) {
         const key = `${id}\u0000${system}\u0000${metric}`
         let entry = samples.get(key)
         if (!entry) samples.set(key, (entry = { scenario: id, system, metric, unit, better, baseMetric, provisional, what, runs: [] }))
-        entry.runs.push(value)
+        if (notApplicable !== undefined) entry.notApplicable = notApplicable
+        else entry.runs.push(value)
       },
       note(text) {
         notes.push({ scenario: id, text })
@@ -96,10 +99,9 @@ async function main() {
     system: e.system,
     metric: e.metric,
     unit: e.unit,
-    median: median(e.runs),
-    min: Math.min(...e.runs),
-    max: Math.max(...e.runs),
+    ...(e.runs.length > 0 ? { median: median(e.runs), min: Math.min(...e.runs), max: Math.max(...e.runs) } : { median: null, min: null, max: null }),
     runs: e.runs,
+    ...(e.notApplicable !== undefined && e.runs.length === 0 ? { notApplicable: e.notApplicable } : {}),
     better: e.better,
     ...(e.baseMetric && e.baseMetric !== e.metric ? { baseMetric: e.baseMetric } : {}),
     ...(e.provisional ? { provisional: true } : {}),

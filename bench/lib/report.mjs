@@ -28,6 +28,7 @@ export function writeReport({ dir, run, scenarios }) {
 
 function cell(r) {
   if (!r) return '—'
+  if (r.notApplicable) return 'n/a'
   return `${fmt(r.median)} (${fmt(r.min)}–${fmt(r.max)})`
 }
 
@@ -54,10 +55,11 @@ function markdown(run, scenarios, targets) {
       seen.add(base)
       const cols = anchors.map((a) => {
         const ref = rows.find((r) => r.system === a && r.metric === base)
-        return ref ? `${cell(ref)} | ${fmt(kv.median / ref.median)}×` : '— | —'
+        return ref ? `${cell(ref)} | ${kv.notApplicable ? '—' : `${fmt(kv.median / ref.median)}×`}` : '— | —'
       })
       out.push(`| ${kv.metric}${kv.provisional ? ' ⚠' : ''} | ${kv.unit} | ${cell(kv)} | ${cols.join(' | ')} |`)
     }
+    const notApplicable = [...new Set(kvRows.filter((r) => r.notApplicable).map((r) => r.notApplicable))]
     for (const r of rows.filter((r) => r.system !== 'kvsync')) {
       if (seen.has(r.metric)) continue
       seen.add(r.metric)
@@ -68,6 +70,7 @@ function markdown(run, scenarios, targets) {
       out.push(`| ${r.metric} (anchors only) | ${r.unit} | — | ${cols.join(' | ')} |`)
     }
     if (kvRows.some((r) => r.provisional)) out.push('', '⚠ provisional: kvsync has no durable acknowledgement yet (issue 5); see the description above for what is measured instead.')
+    for (const reason of notApplicable) out.push('', `n/a: ${reason}`)
     const failures = run.failures.filter((f) => f.scenario === scenario.id)
     const notes = run.notes.filter((n) => n.scenario === scenario.id)
     if (failures.length + notes.length > 0) {

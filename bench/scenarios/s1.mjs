@@ -6,7 +6,9 @@
 // Every update is one write of key "seq" (one update message with stock clients; kvsync's own
 // client sends the writes of one task as one update, so in the flood its 100 writes per turn
 // reach readers as one message holding the last value; readers count every seq up to the one
-// they see, so convergence is measured the same way).
+// they see, so convergence is measured the same way). kvsync's server sends a kvsync client no
+// echo of its own writes (stock clients still get theirs), so with kvsync's clients the writer
+// receives nothing back; what is timed, writer → readers, is the same.
 //  - flood: the writer issues N updates as fast as it can (100 per event-loop turn). Timed from
 //    the first send to the moment the last reader has applied the last update (readers apply in
 //    order, so that is convergence). Reported as N / that time, updates/s.

@@ -3,8 +3,9 @@
 // sends the writes of one task as one update message at the end of the task. So a write's
 // time is taken when `set` is called, and the next update frame the client sends carries it:
 // the socket hooks read that frame's (client, end clock) and note, per write, the first time
-// the server's broadcast of it came back to the writer (the in-memory echo) and, for kvsync,
-// the durable ack covering it.
+// the server's broadcast of it came back to the writer (the in-memory echo: stock clients) or
+// the durable ack covering it (kvsync). kvsync's server sends a kvsync client (one that said
+// hello) no echo of its own updates, so kvsync writers wait for acks only and report no echoes.
 import { MessageType, readDurableAck } from '@kvsync/shared'
 import * as decoding from 'lib0/decoding'
 import WebSocket from 'ws'
@@ -13,8 +14,8 @@ import { now } from '../lib/clock.mjs'
 
 let writers = []
 
-function makeWriter(index) {
-  return { index, pending: new Map(), sends: [], echoes: [], acks: [], ackedTo: new Map(), kvsync: false, written: 0, echoed: 0, unsent: [], client: undefined }
+function makeWriter(index, kvsync) {
+  return { index, pending: new Map(), sends: [], echoes: [], acks: [], ackedTo: new Map(), kvsync, written: 0, echoed: 0, unsent: [], client: undefined }
 }
 
 /**
@@ -32,9 +33,14 @@ function noteAck(writer, data) {
   }
 }
 
-/** Whether every write this writer sent is covered by a durable ack (kvsync only). */
+/** Whether every write this writer made was sent and is covered by a durable ack (kvsync only). */
 function allAcked(writer) {
-  return writer.sends.every(([client, clock]) => (writer.ackedTo.get(client) ?? 0) >= clock)
+  return writer.sends.length >= writer.written && writer.sends.every(([client, clock]) => (writer.ackedTo.get(client) ?? 0) >= clock)
+}
+
+/** Whether the writer's confirmations are all in: acks for kvsync, echoes for the rest. */
+function confirmed(writer) {
+  return writer.kvsync ? allAcked(writer) : writer.echoed >= writer.written
 }
 
 /** Records the echo of every pending own write with an end clock ≤ `to[client]`. */
@@ -56,7 +62,7 @@ export async function openWriters({ kind, url, stores, firstIndex }) {
   writers = []
   await Promise.all(
     stores.map(async (store, i) => {
-      const writer = makeWriter(firstIndex + i)
+      const writer = makeWriter(firstIndex + i, kind === 'kvsync')
       if (kind === 'raw') {
         const ws = new WebSocket(`${url}/${store}`, { perMessageDeflate: false })
         ws.on('message', (data) => {
@@ -84,9 +90,10 @@ export async function openWriters({ kind, url, stores, firstIndex }) {
           url,
           store,
           afterMessage: (data) => {
-            if (kind === 'kvsync') {
-              writer.kvsync = true
+            if (writer.kvsync) {
+              // Its own updates do not come back; other writers' (one store) are not its echo.
               safeParse((bytes) => noteAck(writer, bytes), data)
+              return
             }
             const to = safeParse(parse, data)
             if (to !== undefined && to.size > 0) noteEcho(writer, to)
@@ -161,17 +168,17 @@ export async function paced({ n, rate }) {
 }
 
 /**
- * Waits (bounded) until every write came back (and, for kvsync, was durably acknowledged: acks
- * follow the echo once the server's commit is done); returns sends, echo latencies, acks and the
- * last echo.
+ * Waits (bounded) until every write was confirmed (stock clients: came back; kvsync: durably
+ * acknowledged); returns sends, echo latencies (stock clients only), acks, the writes never
+ * echoed (stock clients only) and the last echo.
  */
 export async function collect({ timeoutMs }) {
   const deadline = now() + timeoutMs
-  while (writers.some((w) => w.echoed < w.written || (w.kvsync && !allAcked(w)))) {
+  while (writers.some((w) => !confirmed(w))) {
     if (now() > deadline) break
     await new Promise((r) => setTimeout(r, 5))
   }
-  const missing = writers.reduce((sum, w) => sum + (w.written - w.echoed), 0)
+  const missing = writers.reduce((sum, w) => sum + (w.kvsync ? 0 : w.written - w.echoed), 0)
   const lastEcho = Math.max(...writers.map((w) => w.lastEcho ?? -Infinity))
   const out = { sends: writers.flatMap((w) => w.sends), echoes: writers.flatMap((w) => w.echoes), acks: writers.flatMap((w) => w.acks), missing, lastEcho }
   for (const w of writers) {

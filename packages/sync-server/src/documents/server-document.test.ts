@@ -9,10 +9,10 @@ import { ServerDocument } from './server-document.js'
 import type { DocumentPeer } from './server-document.js'
 import { WriteQueue } from './write-queue.js'
 
-/** A peer that records what it is sent. */
-function peer(): DocumentPeer & { sent: Uint8Array[] } {
+/** A peer that records what it is sent: a stock client by default, which wants its own updates back. */
+function peer(wantsOwnUpdates = true): DocumentPeer & { sent: Uint8Array[] } {
   const sent: Uint8Array[] = []
-  return { sent, awarenessClients: undefined, send: (message) => void sent.push(message) }
+  return { sent, awarenessClients: undefined, wantsOwnUpdates, send: (message) => void sent.push(message) }
 }
 
 /** A loaded document over memory storage, with its storage and a writer replica. */
@@ -215,5 +215,84 @@ describe('ServerDocument hibernation', () => {
     writer.getArray('kv').push(['another bad one'])
     push(before, peer())
     expect(warnings).toEqual(['ignored a malformed entry', 'ignored a malformed entry'])
+  })
+})
+
+/** The Yjs update each update message in `messages` carries. */
+function updatesIn(messages: Uint8Array[]): Uint8Array[] {
+  return messages.map((message) => step2Payload(message))
+}
+
+/** Everything `messages` carry, applied to `base` (or a new document). */
+function applied(messages: Uint8Array[], base?: Uint8Array): Y.Doc {
+  const doc = new Y.Doc()
+  if (base !== undefined) Y.applyUpdate(doc, base)
+  for (const update of updatesIn(messages)) Y.applyUpdate(doc, update)
+  return doc
+}
+
+const endOfTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+describe('ServerDocument fan-out', () => {
+  it('sends a kvsync sender nothing of a turn holding only its updates, and everyone else everything', async () => {
+    const { document, writer, push } = await loaded()
+    const kvsync = peer(false)
+    const stock = peer(true)
+    const reader = peer(true)
+    for (const attached of [kvsync, stock, reader]) document.peers.add(attached)
+    writer.getMap('kv').set('a', 1)
+    const first = Y.encodeStateAsUpdate(writer)
+    push(new Uint8Array([0]), kvsync)
+    await endOfTurn()
+    expect(kvsync.sent).toEqual([])
+    expect(stock.sent.length).toBe(1)
+    expect(reader.sent.length).toBe(1)
+    expect(applied(reader.sent).getMap('kv').get('a')).toBe(1)
+    // A stock sender still gets its own update back, and the kvsync client gets it too.
+    const before = Y.encodeStateVector(writer)
+    writer.getMap('kv').set('b', 2)
+    push(before, stock)
+    await endOfTurn()
+    expect(stock.sent.length).toBe(2)
+    expect(kvsync.sent.length).toBe(1)
+    expect(applied(kvsync.sent, first).getMap('kv').get('b')).toBe(2)
+  })
+
+  it('sends a turn mixing several senders to every peer, each sender included', async () => {
+    const { document } = await loaded()
+    const [a, b, reader] = [peer(false), peer(false), peer(true)]
+    for (const attached of [a, b, reader]) document.peers.add(attached)
+    const [docA, docB] = [new Y.Doc(), new Y.Doc()]
+    docA.getMap('kv').set('from-a', 1)
+    docB.getMap('kv').set('from-b', 2)
+    // Applied in the same turn, as frames of two sockets read in one poll phase are.
+    document.applyUpdates([Y.encodeStateAsUpdate(docA)], a)
+    document.applyUpdates([Y.encodeStateAsUpdate(docB)], b)
+    await endOfTurn()
+    for (const attached of [a, b, reader]) {
+      expect(attached.sent.length).toBe(1)
+      expect(applied(attached.sent).getMap('kv').toJSON()).toEqual({ 'from-a': 1, 'from-b': 2 })
+    }
+  })
+
+  it('sends a kvsync sender the repair the register made of its update', async () => {
+    const { document } = await loaded()
+    const [sender, other] = [peer(false), peer(false)]
+    for (const attached of [sender, other]) document.peers.add(attached)
+    // `other` wrote k later (greater HLC) than `sender`, which had not seen it yet.
+    const later = new Y.Doc()
+    new KvRegister(later, { now: () => 2_000_000 }).set('k', 'later')
+    document.applyUpdates([Y.encodeStateAsUpdate(later)], other)
+    await endOfTurn()
+    const sentBefore = sender.sent.length
+    const earlier = new Y.Doc()
+    new KvRegister(earlier, { now: () => 1_000_000 }).set('k', 'earlier')
+    const own = Y.encodeStateAsUpdate(earlier)
+    document.applyUpdates([own], sender)
+    await endOfTurn()
+    // The turn holds the sender's update and the server's deletion of its losing entry.
+    expect(sender.sent.length).toBe(sentBefore + 1)
+    const seen = applied(sender.sent.slice(sentBefore), own)
+    expect(seen.getArray('kv').length).toBe(0)
   })
 })

@@ -1,6 +1,6 @@
 import * as Y from 'yjs'
 import { KvsyncError, isKvsyncError } from '@kvsync/shared'
-import { awarenessMessage, syncStep1Message, syncStep2Message, updateMessage } from '../protocol/messages.js'
+import { awarenessMessage, syncStep1Message, syncStep2Message } from '../protocol/messages.js'
 import { addsNothing } from '../protocol/write-check.js'
 import type { Logger } from '../logger.js'
 import type { ServerMetrics } from '../metrics/server-metrics.js'
@@ -10,17 +10,17 @@ import { AwarenessRelay } from './awareness-relay.js'
 import type { AwarenessOwner } from './awareness-relay.js'
 import { checkAgainstEncoded, diffEncodedState, encodeState, knownStateOfDoc, knownStateOfEncoded, nextSweepAt } from './encoded-state.js'
 import type { EncodedState } from './encoded-state.js'
+import { TurnUpdates } from './fan-out.js'
+import type { BroadcastPeer } from './fan-out.js'
 import type { WriteQueue } from './write-queue.js'
 
 /**
  * Someone attached to a document who receives its broadcasts: a WebSocket connection today,
  * possibly an SSE watcher or a scale-out bridge later. Peers are also the origin of the updates
- * and awareness changes they send, which is how the document knows whose they are.
+ * and awareness changes they send, which is how the document knows whose they are (and whom
+ * not to send them back to, see `TurnUpdates`).
  */
-export interface DocumentPeer extends AwarenessOwner {
-  /** Sends one complete protocol message; must not throw. */
-  send(message: Uint8Array): void
-}
+export interface DocumentPeer extends AwarenessOwner, BroadcastPeer {}
 
 /** Options of {@link ServerDocument.load}. */
 export interface ServerDocumentOptions {
@@ -63,7 +63,8 @@ interface Hibernated {
 /**
  * One loaded store: its document, its awareness, and the peers attached to it. Every update that
  * changes the document (whoever applied it, except storage replay) is persisted exactly once
- * through the write queue and broadcast to every peer, including the one that sent it.
+ * through the write queue and broadcast to every peer, including the one that sent it unless
+ * that is a kvsync client (see `TurnUpdates`).
  *
  * The document is either **awake** (a Y.Doc and a `KvRegister`) or **hibernated** (only its
  * {@link EncodedState}; see {@link ServerDocument.hibernate}). Hibernation is invisible to
@@ -85,7 +86,7 @@ export class ServerDocument {
   #awake: Awake | undefined
   #hibernated: Hibernated | undefined
   /** Updates applied since the last broadcast; merged into one frame (see #onUpdate). */
-  #outgoing: Uint8Array[] | undefined
+  #outgoing: TurnUpdates | undefined
   #updatesSinceCompaction: number
   /** Encoded size when last loaded or hibernated, plus the updates applied since: the cost of waking. */
   #sizeBytes: number
@@ -350,9 +351,12 @@ export class ServerDocument {
     // (frames read in one poll phase, plus the register's repairs) goes out as one merged
     // update, encoded once, the same bytes for every peer. Stock clients still get one message
     // per frame.
-    const outgoing = (this.#outgoing ??= [])
-    outgoing.push(update)
-    if (outgoing.length === 1) setImmediate(() => this.#broadcast())
+    if (this.#outgoing !== undefined) {
+      this.#outgoing.add(update, origin)
+    } else {
+      this.#outgoing = new TurnUpdates(update, origin)
+      setImmediate(() => this.#broadcast())
+    }
     this.#queue.append(this.name, update).catch(() => {
       // The queue logged the failure; the update stays in memory and in later snapshots.
     })
@@ -361,14 +365,10 @@ export class ServerDocument {
   }
 
   #broadcast(): void {
-    const updates = this.#outgoing
+    const outgoing = this.#outgoing
     this.#outgoing = undefined
-    if (updates === undefined || updates.length === 0 || this.#destroyed) return
-    const message = updateMessage(updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates))
-    this.#metrics?.broadcasts.inc()
-    // A peer that cannot keep up is detached while we iterate: a Set skips entries deleted
-    // meanwhile, so no copy is needed.
-    for (const peer of this.peers) peer.send(message)
+    if (outgoing === undefined || this.#destroyed) return
+    if (outgoing.sendTo(this.peers)) this.#metrics?.broadcasts.inc()
   }
 
   #broadcastAwareness(clients: number[]): void {

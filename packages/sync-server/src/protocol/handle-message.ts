@@ -2,6 +2,7 @@ import * as decoding from 'lib0/decoding'
 import * as syncProtocol from 'y-protocols/sync'
 import { KvsyncError, MessageType } from '@kvsync/shared'
 import type { DocumentPeer, ServerDocument } from '../documents/server-document.js'
+import { emptyAwarenessMessage } from './messages.js'
 import { checkAwarenessUpdate } from './write-check.js'
 import type { AwarenessLimits } from './write-check.js'
 
@@ -48,7 +49,7 @@ export function isWriteMessage(data: Uint8Array): boolean {
  * | 0 sync | step 2 / update: Yjs update | writers: apply (those of one turn in one transaction), persist, broadcast, ack. Readers: accepted only if it adds nothing, else refused with `FORBIDDEN` |
  * | 1 awareness | awareness update | bounded in size and client ids; apply, broadcast to all (sender too) |
  * | 2 auth | — | ignored: clients never send it |
- * | 3 query awareness | — | reply with all awareness states |
+ * | 3 query awareness | — | reply with all awareness states (an empty awareness update if none) |
  * | 100 hello | varUint version ≥ 1 | mark as kvsync client; ack the durable state |
  * | other | — | ignored, so newer clients can add messages |
  */
@@ -65,11 +66,10 @@ export function handleClientMessage(context: MessageContext, data: Uint8Array): 
       context.document.applyAwarenessUpdate(update, context.peer)
       return
     }
-    case MessageType.queryAwareness: {
-      const states = context.document.awarenessStatesMessage()
-      if (states !== undefined) context.reply(states)
+    case MessageType.queryAwareness:
+      // Always answered, with no states if there are none: clients ask to hear from us.
+      context.reply(context.document.awarenessStatesMessage() ?? emptyAwarenessMessage())
       return
-    }
     case MessageType.hello: {
       const version = decoding.readVarUint(decoder)
       if (version < 1) throw new KvsyncError('PROTOCOL_VERSION_MISMATCH', `unsupported kvsync protocol version ${version}`)

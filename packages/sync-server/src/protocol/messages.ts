@@ -30,6 +30,16 @@ export function awarenessMessage(update: Uint8Array): Uint8Array {
   return encoding.toUint8Array(encoder)
 }
 
+/**
+ * `awareness` with no client in it: the answer to a query when nobody announced a state. A
+ * kvsync client's liveness check is such a query (it cannot see WebSocket pings), and with no
+ * echo of its own writes it may hear nothing else; y-protocols applies an empty update as a
+ * no-op.
+ */
+export function emptyAwarenessMessage(): Uint8Array {
+  return awarenessMessage(Uint8Array.of(0))
+}
+
 function syncMessage(syncType: number, payload: Uint8Array): Uint8Array {
   const encoder = encoding.createEncoder()
   encoding.writeVarUint(encoder, MessageType.sync)

@@ -123,6 +123,14 @@ export class Connection implements DocumentPeer, MessageContext, SocketOwner {
     return this
   }
 
+  /**
+   * {@link DocumentPeer.wantsOwnUpdates}: only stock clients get their own updates back. A
+   * kvsync client (it said hello) has them, and the durable ack confirms them.
+   */
+  get wantsOwnUpdates(): boolean {
+    return this.kvsyncVersion === undefined
+  }
+
   get awarenessLimits(): AwarenessLimits {
     return this.#limits.awareness
   }
