@@ -32,7 +32,7 @@ const systems = [
 ]
 
 /** Matches each send (client, clock, time) with the first durable entry covering it. */
-function durableLatencies(sends, durable) {
+export function durableLatencies(sends, durable) {
   const byClient = new Map()
   for (const [client, clock, time] of durable) {
     const list = byClient.get(client) ?? []
