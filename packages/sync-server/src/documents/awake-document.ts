@@ -1,6 +1,8 @@
 import * as Y from 'yjs'
 import { KvRegister, KvsyncError } from '@kvsync/shared'
 import type { Logger } from '../logger.js'
+import { UpdateTap } from './update-tap.js'
+import type { UpdateListener } from './update-tap.js'
 
 /**
  * Transaction origin of updates replayed from storage (or from the encoded state, on waking):
@@ -8,11 +10,11 @@ import type { Logger } from '../logger.js'
  */
 export const storageOrigin: unique symbol = Symbol('kvsync.storage')
 
-/** The live form of a document: its Y.Doc, the register over it, and its update listener. */
+/** The live form of a document: its Y.Doc, the register over it, and what hears its updates. */
 export interface Awake {
   readonly doc: Y.Doc
   readonly register: KvRegister
-  readonly onUpdate: (update: Uint8Array, origin: unknown) => void
+  readonly tap: UpdateTap
 }
 
 /**
@@ -26,7 +28,7 @@ export function decodeAwake(options: {
   readonly updates: ReadonlyArray<Uint8Array>
   readonly logger: Logger
   readonly waking: boolean
-  readonly onUpdate: (update: Uint8Array, origin: unknown) => void
+  readonly onUpdate: UpdateListener
 }): Awake {
   const { name, updates, logger, onUpdate } = options
   const doc = new Y.Doc()
@@ -42,7 +44,7 @@ export function decodeAwake(options: {
     doc.destroy()
     throw new KvsyncError('CORRUPT_DATA', `stored updates of ${JSON.stringify(name)} cannot be applied`, { cause })
   }
-  doc.on('update', onUpdate)
+  const tap = new UpdateTap(doc, onUpdate)
   // Created after the update listener: repairs it makes while indexing are stored and sent.
   // While a woken register indexes what was indexed (and reported) before, it stays quiet.
   let quiet = options.waking
@@ -52,12 +54,12 @@ export function decodeAwake(options: {
     },
   })
   quiet = false
-  return { doc, register, onUpdate }
+  return { doc, register, tap }
 }
 
 /** Stops listening, releases the register's timers and the Y.Doc. */
 export function releaseAwake(awake: Awake): void {
   awake.register.destroy()
-  awake.doc.off('update', awake.onUpdate)
+  awake.tap.release()
   awake.doc.destroy()
 }

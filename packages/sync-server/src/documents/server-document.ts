@@ -11,6 +11,7 @@ import type { AwarenessOwner } from './awareness-relay.js'
 import { checkAgainstEncoded, diffEncodedState, encodeState, knownStateOfDoc, knownStateOfEncoded, nextSweepAt } from './encoded-state.js'
 import type { EncodedState } from './encoded-state.js'
 import { TurnUpdates } from './fan-out.js'
+import { integratedExactly } from './update-tap.js'
 import type { BroadcastPeer } from './fan-out.js'
 import type { WriteQueue } from './write-queue.js'
 
@@ -151,8 +152,11 @@ export class ServerDocument {
    * {@link ServerDocument.applyUpdate}: at the first one that fails, the ones before it stay
    * applied, the rest are not applied, and `error` is its `PROTOCOL_ERROR`. `applied` covers
    * the updates applied. A hibernated document stays hibernated if none of them changes it.
+   * `incremental`: they are a sender's own transactions (update messages), not a sync step 2,
+   * which repeats the sender's whole delete set: then one of them that integrates exactly is
+   * stored and broadcast as it came (see `UpdateTap`).
    */
-  applyUpdates(updates: ReadonlyArray<Uint8Array>, origin: DocumentPeer): { applied: AppliedUpdate; error: KvsyncError | undefined } {
+  applyUpdates(updates: ReadonlyArray<Uint8Array>, origin: DocumentPeer, incremental = false): { applied: AppliedUpdate; error: KvsyncError | undefined } {
     if (this.#hibernated !== undefined) {
       // While the updates change nothing (a stock client's step 2 on reconnect, a resent
       // update), the same result without decoding; the first one that would change the
@@ -160,18 +164,20 @@ export class ServerDocument {
       const unchanged = checkAgainstEncoded(this.#hibernated.state, updates, this.name)
       if (unchanged !== undefined) return { applied: { durable: this.whenDurable(), clocks: unchanged.clocks }, error: unchanged.error }
     }
-    const { doc } = this.#wake()
+    const { doc, tap } = this.#wake()
     const ends = new Map<number, number>()
+    const pendingBefore = doc.store.pendingStructs !== null || doc.store.pendingDs !== null
     let error: KvsyncError | undefined
     try {
       // Y.applyUpdate inside a transaction joins it instead of starting its own; `local: false`
       // as Y.applyUpdate's own transaction would be (remote changes).
       Y.transact(
         doc,
-        () => {
+        (transaction) => {
           for (const update of updates) {
             const meta = this.#applyOne(doc, update, origin)
             for (const [client, end] of meta.to) if (end > (ends.get(client) ?? 0)) ends.set(client, end)
+            if (incremental && updates.length === 1 && integratedExactly(transaction, meta, pendingBefore)) tap.forward(transaction, update)
           }
         },
         origin,
@@ -179,6 +185,8 @@ export class ServerDocument {
       )
     } catch (caught) {
       error = isKvsyncError(caught) ? caught : new KvsyncError('PROTOCOL_ERROR', `malformed update for ${JSON.stringify(this.name)}`, { cause: caught })
+    } finally {
+      tap.restore()
     }
     const clocks = new Map<number, number>()
     for (const [client, end] of ends) {
@@ -188,8 +196,8 @@ export class ServerDocument {
     return { applied: { durable: this.whenDurable(), clocks }, error }
   }
 
-  #applyOne(doc: Y.Doc, update: Uint8Array, origin: DocumentPeer): { to: Map<number, number> } {
-    let meta: { to: Map<number, number> }
+  #applyOne(doc: Y.Doc, update: Uint8Array, origin: DocumentPeer): { from: Map<number, number>; to: Map<number, number> } {
+    let meta: { from: Map<number, number>; to: Map<number, number> }
     try {
       meta = Y.parseUpdateMeta(update)
       Y.applyUpdate(doc, update, origin)

@@ -22,9 +22,10 @@ export interface MessageContext {
    * Applies an update from a client allowed to write, then acks it. May wait until the end of
    * this turn to apply it together with the connection's next updates (one Yjs transaction);
    * the caller applies held updates before handing over a message of another kind (see
-   * {@link isWriteMessage}).
+   * {@link isWriteMessage}). `incremental`: an update message (the sender's own transaction),
+   * not a sync step 2.
    */
-  write(update: Uint8Array): void
+  write(update: Uint8Array, incremental: boolean): void
   /** A write was refused (never applied); the connection stays open. */
   refused(error: KvsyncError): void
 }
@@ -106,7 +107,7 @@ function handleSync(context: MessageContext, decoder: decoding.Decoder): void {
         }
         return
       }
-      context.write(update)
+      context.write(update, syncType === syncProtocol.messageYjsUpdate)
       return
     }
     default:

@@ -87,6 +87,8 @@ export class Connection implements DocumentPeer, MessageContext, SocketOwner {
   #unconfirmedWrites = 0
   /** Updates received in this turn, applied together by #applyWrites. */
   #writes: Uint8Array[] | undefined
+  /** Whether every one of #writes came in an update message (not a sync step 2). */
+  #writesIncremental = true
   /** Clocks of writes that became durable in this microtask checkpoint, sent as one ack. */
   #ackClocks: Map<number, number> | undefined
 
@@ -214,10 +216,11 @@ export class Connection implements DocumentPeer, MessageContext, SocketOwner {
   }
 
   /** {@link MessageContext.write}: holds the update until the end of this turn (see #applyWrites). */
-  write(update: Uint8Array): void {
+  write(update: Uint8Array, incremental: boolean): void {
     this.#metrics.updatesIn.inc()
     const writes = (this.#writes ??= [])
     writes.push(update)
+    if (!incremental) this.#writesIncremental = false
     // Frames read together (one socket read) are handled in one synchronous loop; the
     // microtask runs right after it.
     if (writes.length === 1) queueMicrotask(() => this.#applyWrites())
@@ -333,10 +336,12 @@ export class Connection implements DocumentPeer, MessageContext, SocketOwner {
   #applyWritesOr(failConnection: boolean): void {
     const updates = this.#writes
     if (updates === undefined || updates.length === 0) return
+    const incremental = this.#writesIncremental
     this.#writes = undefined
+    this.#writesIncremental = true
     const document = this.#document
     if (document === undefined) return
-    const { applied, error } = document.applyUpdates(updates, this)
+    const { applied, error } = document.applyUpdates(updates, this, incremental)
     // An update that integrated nothing (an empty step 2) has nothing to acknowledge.
     if (applied.clocks.size > 0) this.#ackWhenDurable(applied.durable, applied.clocks)
     else applied.durable.catch(() => {})
