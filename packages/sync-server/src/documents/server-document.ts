@@ -49,9 +49,10 @@ export interface AppliedUpdate {
   /**
    * End clocks (client id → clock) of the structs the update carried, clipped to what the
    * document integrated: "every update of client C below clock K is in the document". Structs
-   * left waiting for missing dependencies are not included: they are not stored yet.
+   * left waiting for missing dependencies are not included: they are not stored yet. A new map,
+   * the caller's to keep or change.
    */
-  readonly clocks: ReadonlyMap<number, number>
+  readonly clocks: Map<number, number>
 }
 
 /** The hibernated form: the encoded state, and when a sweep would next change it. */
@@ -165,7 +166,8 @@ export class ServerDocument {
       if (unchanged !== undefined) return { applied: { durable: this.whenDurable(), clocks: unchanged.clocks }, error: unchanged.error }
     }
     const { doc, tap } = this.#wake()
-    const ends = new Map<number, number>()
+    // The first update's own end clocks (parseUpdateMeta's new map), merged with the others'.
+    let ends: Map<number, number> | undefined
     const pendingBefore = doc.store.pendingStructs !== null || doc.store.pendingDs !== null
     let error: KvsyncError | undefined
     try {
@@ -176,7 +178,8 @@ export class ServerDocument {
         (transaction) => {
           for (const update of updates) {
             const meta = this.#applyOne(doc, update, origin)
-            for (const [client, end] of meta.to) if (end > (ends.get(client) ?? 0)) ends.set(client, end)
+            if (ends === undefined) ends = meta.to
+            else for (const [client, end] of meta.to) if (end > (ends.get(client) ?? 0)) ends.set(client, end)
             if (incremental && updates.length === 1 && integratedExactly(transaction, meta, pendingBefore)) tap.forward(transaction, update)
           }
         },
@@ -188,10 +191,11 @@ export class ServerDocument {
     } finally {
       tap.restore()
     }
-    const clocks = new Map<number, number>()
-    for (const [client, end] of ends) {
+    const clocks = ends ?? new Map<number, number>()
+    for (const [client, end] of clocks) {
       const clock = Math.min(end, Y.getState(doc.store, client))
       if (clock > 0) clocks.set(client, clock)
+      else clocks.delete(client)
     }
     return { applied: { durable: this.whenDurable(), clocks }, error }
   }
@@ -365,9 +369,9 @@ export class ServerDocument {
       this.#outgoing = new TurnUpdates(update, origin)
       setImmediate(() => this.#broadcast())
     }
-    this.#queue.append(this.name, update).catch(() => {
-      // The queue logged the failure; the update stays in memory and in later snapshots.
-    })
+    // Durability is awaited through whenDurable(); a failure is logged by the queue, and the
+    // update stays in memory and in later snapshots.
+    void this.#queue.append(this.name, update)
     this.#updatesSinceCompaction++
     if (this.#updatesSinceCompaction >= this.#compactAfterUpdates) this.#compactInBackground()
   }

@@ -27,10 +27,17 @@ interface Deferred {
 interface AppendJob {
   readonly kind: 'append'
   readonly entries: DocStorageEntry[]
-  readonly waiters: Deferred[]
+  /**
+   * Settles once every entry is stored (or dropped): one promise per batch, not one per
+   * update. A batch holds the appends of a turn (hundreds of them in a busy turn), and each
+   * update's promise, executor and callbacks lived until the commit, long enough to be copied
+   * by the young-generation GC.
+   */
+  readonly done: Promise<void>
+  readonly waiter: Deferred
   bytes: number
   /** Entries already stored when falling back to one `appendUpdate` per entry. */
-  done: number
+  stored: number
 }
 
 interface CompactJob {
@@ -115,27 +122,28 @@ export class WriteQueue {
     return this.#storedCounts.get(doc) ?? 0
   }
 
-  /** Queues `update` for `doc`; resolves once it is durable. */
+  /**
+   * Queues `update` for `doc`; resolves once it is durable (the promise is shared by the
+   * updates stored in the same batch). A caller that does not need it may ignore it: a
+   * rejection nobody listens to is not reported as unhandled (the queue logged it).
+   */
   append(doc: string, update: Uint8Array): Promise<void> {
     if (this.#closing) return Promise.reject(closedError(doc))
-    const promise = new Promise<void>((resolve, reject) => {
-      const last = this.#jobs.at(-1)
-      // The head job may be running (and its entries already handed to storage): never extend it.
-      const running = this.#draining && last === this.#jobs[0]
-      let job: AppendJob
-      if (last?.kind === 'append' && !running && last.bytes < this.#maxBatchBytes) {
-        job = last
-      } else {
-        job = { kind: 'append', entries: [], waiters: [], bytes: 0, done: 0 }
-        this.#jobs.push(job)
-      }
-      job.entries.push({ doc, update })
-      job.waiters.push({ resolve, reject })
-      job.bytes += update.byteLength
-    })
-    this.#track(doc, promise)
+    const last = this.#jobs.at(-1)
+    // The head job may be running (and its entries already handed to storage): never extend it.
+    const running = this.#draining && last === this.#jobs[0]
+    let job: AppendJob
+    if (last?.kind === 'append' && !running && last.bytes < this.#maxBatchBytes) {
+      job = last
+    } else {
+      job = newAppendJob()
+      this.#jobs.push(job)
+    }
+    job.entries.push({ doc, update })
+    job.bytes += update.byteLength
+    this.#track(doc, job.done)
     this.#schedule()
-    return promise
+    return job.done
   }
 
   /**
@@ -221,7 +229,7 @@ export class WriteQueue {
           this.#logFailure(job, error, failures)
           if (this.#closing) {
             this.#jobs.shift()
-            this.#lost += job.kind === 'append' ? job.entries.length - job.done : 1
+            this.#lost += job.kind === 'append' ? job.entries.length - job.stored : 1
             settle(job, new KvsyncError('PERSISTENCE_FAILED', 'storage failed while the server was closing', { cause: error }))
             continue
           }
@@ -242,15 +250,15 @@ export class WriteQueue {
       this.#storedCounts.set(job.doc, 1)
       return
     }
-    if (this.#storage.appendUpdates !== undefined && job.done === 0) {
+    if (this.#storage.appendUpdates !== undefined && job.stored === 0) {
       await this.#storage.appendUpdates(job.entries)
       for (const entry of job.entries) this.#countStored(entry.doc)
-      job.done = job.entries.length
+      job.stored = job.entries.length
       return
     }
     // Without group commit, resume after the last stored entry so a retry stores no duplicates.
-    for (; job.done < job.entries.length; job.done++) {
-      const entry = job.entries[job.done] as DocStorageEntry
+    for (; job.stored < job.entries.length; job.stored++) {
+      const entry = job.entries[job.stored] as DocStorageEntry
       await this.#storage.appendUpdate(entry.doc, entry.update)
       this.#countStored(entry.doc)
     }
@@ -287,11 +295,18 @@ export class WriteQueue {
 }
 
 function settle(job: Job, error: unknown): void {
-  const waiters = job.kind === 'compact' ? [job.waiter] : job.waiters
-  for (const waiter of waiters) {
-    if (error === undefined) waiter.resolve()
-    else waiter.reject(error)
-  }
+  if (error === undefined) job.waiter.resolve()
+  else job.waiter.reject(error)
+}
+
+function newAppendJob(): AppendJob {
+  let waiter: Deferred | undefined
+  const done = new Promise<void>((resolve, reject) => {
+    waiter = { resolve, reject }
+  })
+  // Callers may ignore the promise (ServerDocument does: it waits through `settled`).
+  done.catch(() => {})
+  return { kind: 'append', entries: [], done, waiter: waiter as Deferred, bytes: 0, stored: 0 }
 }
 
 function closedError(doc: string): KvsyncError {

@@ -348,7 +348,8 @@ export class Connection implements DocumentPeer, MessageContext, SocketOwner {
     if (error !== undefined && failConnection) this.fail(error)
   }
 
-  #ackWhenDurable(durable: Promise<void>, clocks: ReadonlyMap<number, number>): void {
+  /** `clocks` becomes this connection's (it may be the next ack's map). */
+  #ackWhenDurable(durable: Promise<void>, clocks: Map<number, number>): void {
     this.#unconfirmedWrites++
     durable.then(
       () => {
@@ -357,10 +358,13 @@ export class Connection implements DocumentPeer, MessageContext, SocketOwner {
         if (this.kvsyncVersion === undefined || this.#closed) return
         // The writes of one group commit become durable together: one ack (the per-client
         // maximum of their clocks, still a true "durable below") instead of one per write.
-        const first = this.#ackClocks === undefined
-        const merged = (this.#ackClocks ??= new Map())
+        const merged = this.#ackClocks
+        if (merged === undefined) {
+          this.#ackClocks = clocks
+          queueMicrotask(() => this.#sendAck())
+          return
+        }
         for (const [client, clock] of clocks) if (clock > (merged.get(client) ?? 0)) merged.set(client, clock)
-        if (first) queueMicrotask(() => this.#sendAck())
       },
       () => {
         // The write queue logged the failure; this write will never be acknowledged.
