@@ -46,6 +46,7 @@ export class Subscriptions {
   }
 
   dispatch(changes: readonly KvChange[]): void {
+    if (this.byKey.size === 0 && this.others.size === 0) return
     for (const change of changes) {
       const keyed = this.byKey.get(change.key)
       const targets = [...(keyed ?? []), ...[...this.others].filter((s) => matches(s.target, change.key))]

@@ -3,6 +3,7 @@ import * as Y from 'yjs'
 import { isKvsyncError } from '../errors.js'
 import { encodeValue } from '../value-codec.js'
 import { KvRegister, type KvChange } from './register.js'
+import { KV_ARRAY_NAME, encodeEntry } from './entry.js'
 
 function replica(now: () => number = Date.now) {
   const doc = new Y.Doc()
@@ -133,6 +134,29 @@ describe('KvRegister', () => {
         { key: 'b', value: 4, oldValue: undefined, origin: 'local' },
       ],
     ])
+  })
+
+  it('decodes a change\'s values only when read, once, as they were at the change', () => {
+    const { doc, kv } = replica()
+    const batches: KvChange[][] = []
+    kv.onChange((changes) => batches.push(changes))
+    kv.set('a', { list: [1] })
+    kv.set('a', { list: [2] })
+    const [first, second] = [batches[0]![0]!, batches[1]![0]!]
+    expect(second.value).toEqual({ list: [2] })
+    expect(second.oldValue).toEqual({ list: [1] })
+    expect(second.value).toBe(second.value)
+    expect(first.value).toEqual({ list: [1] })
+    // A well-formed entry whose value bytes do not decode (another client wrote it): the change
+    // is delivered, and only reading its value fails, with the value codec's error.
+    const other = new Y.Doc()
+    Y.applyUpdate(other, Y.encodeStateAsUpdate(doc))
+    const broken = encodeEntry({ key: 'b', hlc: { wallMs: Date.now() + 60_000, counter: 0, node: 1 }, tombstone: false, expiresAt: undefined, value: new Uint8Array([0xff, 0xff]) }, other.clientID)
+    other.getArray<Uint8Array>(KV_ARRAY_NAME).push([broken])
+    Y.applyUpdate(doc, Y.encodeStateAsUpdate(other, Y.encodeStateVector(doc)))
+    const change = batches.at(-1)![0]!
+    expect(change.key).toBe('b')
+    expect(() => change.value).toThrow(expect.objectContaining({ code: 'CORRUPT_DATA' }))
   })
 
   it('hides expired keys and tells subscribers when they expire', () => {

@@ -64,6 +64,34 @@ export const KvOrigins = {
 /** Marks a transaction whose changes are not announced (see {@link KvRegister.transact}). */
 const SILENT = Symbol('kvsync.silent')
 
+/**
+ * A change whose values are decoded when first read: most changes reach no subscriber that
+ * reads them (a store nobody subscribed to, or subscribers of other keys), and decoding a
+ * value costs more than the rest of a remote update's bookkeeping. The properties are the
+ * change's own (enumerable), and each value is decoded once.
+ */
+function lazyChange(key: string, origin: KvChangeOrigin, value: Uint8Array | undefined, oldValue: Uint8Array | undefined): KvChange {
+  const change = { key, origin }
+  Object.defineProperty(change, 'value', decodedOnRead(value))
+  Object.defineProperty(change, 'oldValue', decodedOnRead(oldValue))
+  return change as KvChange
+}
+
+function decodedOnRead(bytes: Uint8Array | undefined): PropertyDescriptor {
+  let decoded: KvValue | undefined
+  let done = bytes === undefined
+  return {
+    enumerable: true,
+    get(): KvValue | undefined {
+      if (!done) {
+        decoded = decodeValue(bytes!)
+        done = true
+      }
+      return decoded
+    },
+  }
+}
+
 function visible(entry: KvEntry | undefined, now: number): entry is KvEntry {
   return entry !== undefined && !entry.tombstone && (entry.expiresAt === undefined || entry.expiresAt > now)
 }
@@ -483,12 +511,7 @@ export class KvRegister {
       const wasVisible = visible(oldEntry, now)
       const isVisible = visible(newEntry, now)
       if (!wasVisible && !isVisible) continue
-      changes.push({
-        key,
-        value: isVisible ? decodeValue(newEntry.value!) : undefined,
-        oldValue: wasVisible ? decodeValue(oldEntry.value!) : undefined,
-        origin,
-      })
+      changes.push(lazyChange(key, origin, isVisible ? newEntry.value : undefined, wasVisible ? oldEntry.value : undefined))
     }
     this.deliver(changes)
   }
@@ -498,7 +521,7 @@ export class KvRegister {
     for (const key of keys) {
       const entry = this.slots.get(key)?.entry
       if (entry === undefined || entry.tombstone || entry.value === undefined) continue
-      changes.push({ key, value: undefined, oldValue: decodeValue(entry.value), origin: 'expired' })
+      changes.push(lazyChange(key, 'expired', undefined, entry.value))
     }
     this.deliver(changes)
   }
