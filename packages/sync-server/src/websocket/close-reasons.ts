@@ -1,6 +1,6 @@
 import { CloseCodes, isPermanentCloseCode } from '@kvsync/shared'
 import type { KvsyncErrorCode } from '@kvsync/shared'
-import type { CloseCode } from './connection.js'
+import type { CloseCode } from './connection-options.js'
 
 /** The close code a connection gets when it fails with `code`; one table for every path. */
 export function closeCodeFor(code: KvsyncErrorCode): CloseCode {

@@ -10,41 +10,8 @@ import { handleClientMessage, isWriteMessage } from '../protocol/handle-message.
 import type { MessageContext } from '../protocol/handle-message.js'
 import type { AwarenessLimits } from '../protocol/write-check.js'
 import { closeCodeFor, explainsClose } from './close-reasons.js'
+import type { CloseCode, ConnectionLimits, ConnectionOptions } from './connection-options.js'
 import type { PeerSocket, SocketOwner } from './peer-socket.js'
-
-/** A close code and reason from the `CloseCodes` table. */
-export interface CloseCode {
-  readonly code: number
-  readonly reason: string
-}
-
-/**
- * Per-connection bounds; see `SyncServerOptions` for their meaning and defaults. One object
- * shared by every connection of an endpoint.
- */
-export interface ConnectionLimits {
-  /** Bytes of frames a connection may queue while its document loads. */
-  readonly maxPendingBytes: number
-  readonly maxMessageBytes: number
-  readonly messageRate: number
-  readonly messageBurst: number
-  readonly maxBufferedBytes: number
-  readonly awareness: AwarenessLimits
-}
-
-/** Options of {@link Connection}. */
-export interface ConnectionOptions {
-  readonly socket: PeerSocket
-  readonly lease: DocumentLease
-  readonly logger: Logger
-  readonly access: Access
-  readonly limits: ConnectionLimits
-  readonly metrics: ServerMetrics
-  /** Clock in ms since the epoch, for token expiry. Shared by every connection. */
-  readonly now: () => number
-  /** Called once the connection is closed and detached from its document. Shared by every connection. */
-  readonly onClosed: (connection: Connection) => void
-}
 
 /** setTimeout's longest delay (2^31 − 1 ms); longer ones fire at once. */
 const MAX_TIMER_MS = 2_147_483_647
