@@ -114,7 +114,7 @@ try {
     }
     // The server's own counters (open mode: /metrics needs no token), per write.
     const metrics = await (await fetch(`${server.url.replace(/^ws/, 'http')}/metrics`)).text()
-    for (const name of ['kvsync_messages_in_total', 'kvsync_messages_out_total', 'kvsync_broadcasts_total', 'kvsync_durable_acks_total', 'kvsync_persist_duration_seconds_count']) {
+    for (const name of ['kvsync_messages_in_total', 'kvsync_bytes_in_total', 'kvsync_messages_out_total', 'kvsync_bytes_out_total', 'kvsync_broadcasts_total', 'kvsync_durable_acks_total', 'kvsync_persist_duration_seconds_count']) {
       const value = Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(metrics)?.[1])
       process.stdout.write(`${name}: ${value} (${(value / sends.length).toFixed(3)} per write)\n`)
     }
