@@ -10,7 +10,7 @@ export type UpdateListener = (update: Uint8Array, origin: unknown) => void
  * transaction again.
  *
  * Why: Yjs encodes every transaction of a document with an `update` listener (structs and
- * delete set, ≈10 µs and ~2 KB of garbage for a one-key write, measured in S2), and for an
+ * delete set, 5–10 µs and ~2 KB of garbage for a one-key write in profiles of S2), and for an
  * update that added exactly its own structs (none known already, none left waiting for missing
  * dependencies) that encoding says what the received bytes say. The bytes are then stored and
  * broadcast as they came: applying them gives every replica the same state as Yjs' encoding
