@@ -7,6 +7,7 @@ import * as awarenessProtocol from 'y-protocols/awareness'
 import * as syncProtocol from 'y-protocols/sync'
 import * as Y from 'yjs'
 import { WebSocket } from 'ws'
+import { WebsocketProvider } from 'y-websocket'
 import { afterEach } from 'vitest'
 import { MessageType, PROTOCOL_VERSION, encodeHello, readDurableAck, readErrorMessage } from '@kvsync/shared'
 import { createSyncServer, silentLogger } from '../src/index.js'
@@ -166,4 +167,22 @@ export function serverFixtures(defaults: Parameters<typeof startServer>[0] = {})
       return started
     },
   }
+}
+
+/**
+ * A stock y-websocket provider with a plain Y.Doc, as any Yjs app would use it; `cleanups`
+ * destroys both.
+ */
+export function stockClient(url: string, store: string, cleanups: Array<() => unknown>): { doc: Y.Doc; provider: WebsocketProvider } {
+  const doc = new Y.Doc()
+  const provider = new WebsocketProvider(url, store, doc, {
+    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+    // Providers in one process would otherwise sync through BroadcastChannel, not the server.
+    disableBc: true,
+  })
+  cleanups.push(() => {
+    provider.destroy()
+    doc.destroy()
+  })
+  return { doc, provider }
 }

@@ -1,12 +1,10 @@
 import { describe, expect, it, vi } from 'vitest'
-import { WebSocket } from 'ws'
-import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { KvRegister } from '@kvsync/shared'
 import type { DocStorage } from '@kvsync/shared'
 import { MemoryDocStorage } from '../src/index.js'
 import type { SyncServer, SyncServerInternals } from '../src/index.js'
-import { RawClient, serverFixtures } from './helpers.js'
+import { RawClient, serverFixtures, stockClient } from './helpers.js'
 import { SECRET, claims, hs256 } from './tokens.js'
 
 // Hibernation (docs/architecture.md, "Hibernation"): a loaded store that has not changed for
@@ -22,19 +20,6 @@ function metric(running: SyncServer, name: string): number {
   return Number(line?.split(' ')[1])
 }
 
-/** A stock y-websocket provider with a plain Y.Doc. */
-function stockClient(url: string, store: string): { doc: Y.Doc; provider: WebsocketProvider } {
-  const doc = new Y.Doc()
-  const provider = new WebsocketProvider(url, store, doc, {
-    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-    disableBc: true,
-  })
-  cleanups.push(() => {
-    provider.destroy()
-    doc.destroy()
-  })
-  return { doc, provider }
-}
 
 /** Memory storage whose compactions and appends wait until released. */
 function gatedStorage() {
@@ -94,7 +79,7 @@ describe('hibernating idle stores', () => {
     await vi.waitFor(() => expect(writer.allAcked).toBe(true))
     await vi.waitFor(() => expect(running.stats().hibernatedStores).toBe(1))
     const woken = metric(running, 'stores_woken_total')
-    const stock = stockClient(url, 'shared/doc')
+    const stock = stockClient(url, 'shared/doc', cleanups)
     await vi.waitFor(() => expect(stock.provider.synced).toBe(true))
     expect(stock.doc.getMap('kv').toJSON()).toEqual(writer.map.toJSON())
     // Its answering step 2 and its awareness announcement changed nothing in the document.

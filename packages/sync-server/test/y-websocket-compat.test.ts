@@ -1,8 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { WebSocket } from 'ws'
-import { WebsocketProvider } from 'y-websocket'
-import * as Y from 'yjs'
-import { startServer, tempDir } from './helpers.js'
+import { startServer, stockClient, tempDir } from './helpers.js'
 
 const cleanups: Array<() => Promise<unknown> | void> = []
 
@@ -10,20 +7,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-/** A stock y-websocket provider with a plain Y.Doc, as any Yjs app would use it. */
-function stockClient(url: string, store: string): { doc: Y.Doc; provider: WebsocketProvider } {
-  const doc = new Y.Doc()
-  const provider = new WebsocketProvider(url, store, doc, {
-    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-    // Providers in one process would otherwise sync through BroadcastChannel, not the server.
-    disableBc: true,
-  })
-  cleanups.push(() => {
-    provider.destroy()
-    doc.destroy()
-  })
-  return { doc, provider }
-}
 
 describe('compatibility with stock y-websocket clients', () => {
   it('syncs two WebsocketProviders both ways and keeps the data across a restart', async () => {
@@ -32,8 +15,8 @@ describe('compatibility with stock y-websocket clients', () => {
     const first = await startServer({ dataDir: dir.value })
     cleanups.push(first.teardown)
 
-    const a = stockClient(first.url, 'prefs/user-42')
-    const b = stockClient(first.url, 'prefs/user-42')
+    const a = stockClient(first.url, 'prefs/user-42', cleanups)
+    const b = stockClient(first.url, 'prefs/user-42', cleanups)
     await vi.waitFor(() => expect(a.provider.synced && b.provider.synced).toBe(true))
     a.doc.getMap('kv').set('theme', 'dark')
     await vi.waitFor(() => expect(b.doc.getMap('kv').get('theme')).toBe('dark'))
@@ -45,7 +28,7 @@ describe('compatibility with stock y-websocket clients', () => {
 
     const second = await startServer({ dataDir: dir.value, port: first.port })
     cleanups.push(second.teardown)
-    const c = stockClient(second.url, 'prefs/user-42')
+    const c = stockClient(second.url, 'prefs/user-42', cleanups)
     await vi.waitFor(() => expect(c.provider.synced).toBe(true))
     expect(c.doc.getMap('kv').toJSON()).toEqual({ theme: 'dark', lang: 'de' })
   })
@@ -53,8 +36,8 @@ describe('compatibility with stock y-websocket clients', () => {
   it('shares awareness between stock clients', async () => {
     const { url, teardown } = await startServer()
     cleanups.push(teardown)
-    const a = stockClient(url, 'room')
-    const b = stockClient(url, 'room')
+    const a = stockClient(url, 'room', cleanups)
+    const b = stockClient(url, 'room', cleanups)
     a.provider.awareness.setLocalStateField('user', 'ada')
     await vi.waitFor(() => expect(b.provider.awareness.getStates().get(a.doc.clientID)).toEqual({ user: 'ada' }))
     a.provider.disconnect()

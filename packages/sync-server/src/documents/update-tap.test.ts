@@ -3,6 +3,7 @@ import * as decoding from 'lib0/decoding'
 import { describe, expect, it } from 'vitest'
 import { KvOrigins, KvRegister } from '@kvsync/shared'
 import type { DocStorage, DocStorageEntry } from '@kvsync/shared'
+import { seededRandom } from '@kvsync/shared/testing'
 import { silentLogger } from '../logger.js'
 import { MemoryDocStorage } from '../storage/memory.js'
 import { ServerDocument } from './server-document.js'
@@ -142,17 +143,6 @@ function payload(message: Uint8Array): Uint8Array {
   return decoding.readVarUint8Array(decoder)
 }
 
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 describe('ServerDocument with forwarded updates', () => {
   it('stores a live update that integrates exactly as it came, and a sync step 2 as Yjs encodes it', async () => {
@@ -174,7 +164,7 @@ describe('ServerDocument with forwarded updates', () => {
   it('stores and broadcasts what rebuilds its state, whatever the order, repeats and overlaps of updates', async () => {
     for (let run = 0; run < 40; run++) {
       const seed = 0x5eed + run
-      const random = prng(seed)
+      const random = seededRandom(seed)
       const { storage, inner } = capturingStorage()
       const queue = new WriteQueue({ storage, logger: silentLogger })
       const document = ServerDocument.load({ name: 'doc', storedUpdates: [], queue, compactAfterUpdates: 10_000, tombstoneRetentionMs: 60_000, logger: silentLogger, maxPendingBytes: 1 << 20 })
