@@ -87,6 +87,37 @@ test('local-only tabs (no server) share writes too', async ({ server, browser })
   expect(pageErrors).toEqual([])
 })
 
+test('a tab that wrote alone and a tab opened while it keeps writing end up with every write', async ({ server, browser }) => {
+  // A tab alone does not broadcast its commits; tabs start broadcasting once they meet and read
+  // back what they missed. Here the channel is fast, so the window between a tab's load and its
+  // hello is rarely hit; packages/browser/src/tabs/tabs.test.ts forces it with a slow channel.
+  const pageErrors: string[] = []
+  const context = await browser.newContext()
+  const [one, two] = [await openTab(context, server.httpUrl, pageErrors, 'tab1'), await openTab(context, server.httpUrl, pageErrors, 'tab2')]
+  await openWith(one.page, 'tabs/meeting', {})
+  const keepWriting = (tab: HarnessPage, prefix: string, ms: number) =>
+    tab.page.evaluate(
+      async ({ prefix, ms }) => {
+        let i = 0
+        for (const end = performance.now() + ms; performance.now() < end; i++) await window.store.set(`${prefix}/${i}`, i)
+        return i
+      },
+      { prefix, ms },
+    )
+  await keepWriting(one, 'alone', 200)
+  const firstWrites = keepWriting(one, 'one', 600)
+  await openWith(two.page, 'tabs/meeting', {})
+  const secondWrites = keepWriting(two, 'two', 300)
+  const [fromOne, fromTwo] = await Promise.all([firstWrites, secondWrites])
+  expect(fromOne).toBeGreaterThan(0)
+  expect(fromTwo).toBeGreaterThan(0)
+  const expected = await one.entries()
+  expect(expected.filter(([key]) => key.startsWith('two/')).length).toBe(fromTwo)
+  await expect.poll(() => two.entries()).toEqual(expected)
+  await context.close()
+  expect(pageErrors).toEqual([])
+})
+
 test('when the leader tab closes another tab takes over the connection', async ({ server, browser }) => {
   const pageErrors: string[] = []
   const context = await browser.newContext()

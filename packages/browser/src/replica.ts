@@ -9,7 +9,7 @@ export const Origins = {
   tab: Symbol('kvsync.tab'),
   /** An update another tab failed to commit (it is in memory only, in that tab). */
   tabUnsaved: Symbol('kvsync.tab-unsaved'),
-  /** Stored updates another tab committed, read back during compaction. */
+  /** Stored updates another tab committed, read back from storage (compaction, tabs meeting). */
   absorbed: Symbol('kvsync.absorbed'),
 } as const
 

@@ -203,11 +203,8 @@ export class IndexedDbPersistence implements LocalPersistence {
       const updates = transaction.objectStore('updates')
       // Another tab may have committed updates whose broadcast has not reached us yet: read
       // them back inside this transaction (nothing can commit in between) before clearing.
-      const unknown = (await updates.getAllKeys()).filter((id) => !this.known.has(id))
-      if (unknown.length > 0) {
-        const missed = await Promise.all(unknown.map((id) => updates.get(id)))
-        plan.absorb?.(missed.filter(isStoredUpdate))
-      }
+      const missed = await this.readUnknownIn(updates)
+      if (missed.length > 0) plan.absorb?.(missed)
       const snapshot = plan.snapshot()
       void updates.clear()
       const [snapshotId] = await Promise.all([updates.add({ v2: snapshot }), transaction.done])
@@ -218,6 +215,22 @@ export class IndexedDbPersistence implements LocalPersistence {
     } catch (error) {
       throw persistenceError(error, 'compacting')
     }
+  }
+
+  async readUnknown(): Promise<StoredUpdate[]> {
+    try {
+      return await this.readUnknownIn(this.db.transaction('updates', 'readonly').objectStore('updates'))
+    } catch (error) {
+      throw persistenceError(error, 'reading updates of another tab')
+    }
+  }
+
+  private async readUnknownIn(updates: IDBPObjectStore<StoreSchema, ['updates'], 'updates', 'readonly' | 'readwrite'>): Promise<StoredUpdate[]> {
+    const unknown = (await updates.getAllKeys()).filter((id) => !this.known.has(id))
+    if (unknown.length === 0) return []
+    const records = await Promise.all(unknown.map((id) => updates.get(id)))
+    unknown.forEach((id) => this.known.add(id))
+    return records.filter(isStoredUpdate)
   }
 
   markKnown(records: readonly number[]): void {

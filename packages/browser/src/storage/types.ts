@@ -53,6 +53,11 @@ export interface LocalPersistence {
    * broadcast), so compaction need not read them back.
    */
   markKnown?(records: readonly number[]): void
+  /**
+   * Shared storage only: the stored updates this instance neither loaded, wrote nor was told of
+   * (another instance committed them before it knew of this one), now marked known.
+   */
+  readUnknown?(): Promise<StoredUpdate[]>
   /** Releases the storage. Idempotent. */
   close(): Promise<void>
   /** Deletes everything stored for this store. */

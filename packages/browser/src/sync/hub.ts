@@ -86,14 +86,14 @@ export class SyncHub {
 
   /** After a commit: let other tabs apply (and not store again) what this tab stored. */
   committed(updates: readonly Uint8Array[], records: readonly number[], durable: boolean): void {
-    if (this.tabs === undefined || updates.length === 0) return
+    if (this.tabs?.hasPeers !== true || updates.length === 0) return
     const update = updates.length === 1 ? updates[0]! : Y.mergeUpdates([...updates])
     this.tabs.post({ type: 'updateV1', update, records, durable })
   }
 
   /** After a compaction: other tabs whose document covers the snapshot need not read it back. */
   compacted(record: number | undefined): void {
-    if (this.tabs === undefined || record === undefined) return
+    if (this.tabs?.hasPeers !== true || record === undefined) return
     this.tabs.post({ type: 'compacted', record, stateVector: Y.encodeStateVector(this.options.replica.doc) })
   }
 
@@ -135,7 +135,7 @@ export class SyncHub {
   }
 
   private announceStatus(): void {
-    if (this.tabs === undefined || this.connection === undefined) return
+    if (this.tabs?.hasPeers !== true || this.connection === undefined) return
     const stateVector = this.status === 'synced' ? Y.encodeStateVector(this.options.replica.doc) : undefined
     this.tabs.post({ type: 'status', status: this.status, stateVector })
   }
@@ -176,7 +176,29 @@ export class SyncHub {
       case 'destroyed':
         this.options.onDestroyed()
         break
+      case 'hello':
+      case 'here':
+        void this.readUnannounced()
+        break
     }
+  }
+
+  /**
+   * Applies what other tabs committed before they knew of this one (and so did not broadcast):
+   * the stored records this instance does not know (see TabCoordinator).
+   */
+  private async readUnannounced(): Promise<void> {
+    const { persistence, replica } = this.options
+    if (persistence.readUnknown === undefined) return
+    try {
+      const missed = await persistence.readUnknown()
+      if (this.closed) return
+      for (const update of missed) replica.apply(update, Origins.absorbed)
+    } catch (error) {
+      if (this.closed) return
+      this.options.onError(error instanceof KvsyncError ? error : new KvsyncError('CORRUPT_DATA', "could not apply another tab's stored update", { cause: error }))
+    }
+    this.followerStatus()
   }
 
   /** Applies another tab's update; `v2`: sent by an older kvsync, which stored and sent Yjs V2. */

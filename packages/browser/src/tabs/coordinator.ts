@@ -16,6 +16,10 @@ import type { SyncStatus } from '../sync/connection.js'
  * | acks        | leader        | durable acknowledgements from the server (client → clock)       |
  * | whoLeads    | a new tab     | asks the leader to repeat status and acks                        |
  * | destroyed   | any tab       | the store's local data was deleted on purpose: close            |
+ * | hello       | a new tab, or | "I am here": receivers reply `here`; both read back the log      |
+ * |             | a tab that    | records they do not know (see {@link TabCoordinator.hasPeers})   |
+ * |             | found company |                                                                 |
+ * | here        | any tab       | the reply to `hello`                                            |
  */
 export type TabMessage =
   | { type: 'updateV1'; update: Uint8Array; records: readonly number[]; durable: boolean }
@@ -25,6 +29,11 @@ export type TabMessage =
   | { type: 'acks'; clocks: Map<number, number> }
   | { type: 'whoLeads' }
   | { type: 'destroyed' }
+  | { type: 'hello' }
+  | { type: 'here' }
+
+/** What a tab sends even while it knows of no other tab. */
+const ALWAYS_SENT: ReadonlySet<TabMessage['type']> = new Set(['whoLeads', 'destroyed'])
 
 interface LockManagerLike {
   request(name: string, options: { signal?: AbortSignal }, callback: () => Promise<void>): Promise<unknown>
@@ -57,6 +66,12 @@ export interface TabCoordinatorOptions {
  * updates with it (and each other) over a BroadcastChannel
  * (https://html.spec.whatwg.org/multipage/web-messaging.html#broadcasting-to-other-browsing-contexts),
  * which does not deliver a message to the context that sent it.
+ *
+ * A tab alone does not broadcast its commits (cloning each one into a BroadcastChannel costs
+ * about a tenth of an awaited set, and most stores live in one tab). It says `hello` when it
+ * starts and learns of other tabs from their `hello` or `here`; commits made before that are in
+ * IndexedDB, and each side reads back the records it does not know once they have met (a
+ * commit not broadcast was complete before its tab sent the message that makes the other read).
  */
 export class TabCoordinator {
   private readonly channel: BroadcastChannel
@@ -64,6 +79,7 @@ export class TabCoordinator {
   private releaseLock: (() => void) | undefined
   private closed = false
   private leader = false
+  private peers = false
   /** Messages posted in the current task, sent in order at the start of a later one (see post). */
   private outbox: TabMessage[] = []
   /** Wakes the flush in a later task: a posted message, which hidden pages do not throttle (timers they do). */
@@ -72,9 +88,18 @@ export class TabCoordinator {
   constructor(private readonly options: TabCoordinatorOptions) {
     this.channel = new BroadcastChannel(`kvsync:${options.storeName}`)
     this.channel.onmessage = (event: MessageEvent<TabMessage>) => {
-      if (!this.closed) this.options.onMessage(event.data)
+      if (!this.closed) this.receive(event.data)
     }
     this.wake.port1.onmessage = () => this.flush()
+    this.channel.postMessage({ type: 'hello' } satisfies TabMessage)
+  }
+
+  /**
+   * Whether another tab of this store has made itself known. Until then commits, compactions,
+   * status and acks are not broadcast (nobody would receive them).
+   */
+  get hasPeers(): boolean {
+    return this.peers
   }
 
   get isLeader(): boolean {
@@ -105,9 +130,22 @@ export class TabCoordinator {
    * reaching IndexedDB. Later, it runs while IndexedDB commits that write.
    */
   post(message: TabMessage): void {
-    if (this.closed) return
+    if (this.closed || (!this.peers && !ALWAYS_SENT.has(message.type))) return
     this.outbox.push(message)
     if (this.outbox.length === 1) this.wake.port2.postMessage(undefined)
+  }
+
+  private receive(message: TabMessage): void {
+    if (message.type === 'hello') {
+      this.peers = true
+      this.channel.postMessage({ type: 'here' } satisfies TabMessage)
+    } else if (!this.peers) {
+      // Company found by its reply (or by an older kvsync's message): what this tab committed
+      // unannounced until now is for the others to read back, so they must hear from it.
+      this.peers = true
+      this.channel.postMessage({ type: 'hello' } satisfies TabMessage)
+    }
+    this.options.onMessage(message)
   }
 
   private flush(): void {
