@@ -89,14 +89,17 @@ export class IndexedDbPersistence implements LocalPersistence {
 
   /** The same connection without idb's wrappers, for commits. */
   private readonly raw: IDBDatabase
+  /** Options of readwrite transactions (see {@link transactionOptions}). */
+  private readonly writeOptions: IDBTransactionOptions | undefined
 
   private constructor(
     private readonly storeName: string,
     private readonly name: string,
     private readonly db: IDBPDatabase<StoreSchema>,
-    private readonly durability: Durability,
+    durability: Durability,
   ) {
     this.raw = unwrap(db)
+    this.writeOptions = transactionOptions(durability)
   }
 
   /** Opens (creating or upgrading if needed) the database of store `storeName`. */
@@ -177,9 +180,7 @@ export class IndexedDbPersistence implements LocalPersistence {
       let transaction: IDBTransaction
       let requests: IDBRequest[]
       try {
-        // 'strict' resolves only once the data is flushed to disk, 'relaxed' once the OS has it
-        // (https://w3c.github.io/IndexedDB/#dom-idbtransactiondurability).
-        transaction = this.raw.transaction('updates', 'readwrite', { durability: this.durability })
+        transaction = this.raw.transaction('updates', 'readwrite', this.writeOptions)
         const store = transaction.objectStore('updates')
         requests = updates.map((update) => store.add(update))
       } catch (error) {
@@ -199,7 +200,7 @@ export class IndexedDbPersistence implements LocalPersistence {
 
   async compact(plan: CompactPlan): Promise<number | undefined> {
     try {
-      const transaction = this.db.transaction('updates', 'readwrite', { durability: this.durability })
+      const transaction = this.db.transaction('updates', 'readwrite', this.writeOptions)
       const updates = transaction.objectStore('updates')
       // Another tab may have committed updates whose broadcast has not reached us yet: read
       // them back inside this transaction (nothing can commit in between) before clearing.
@@ -260,6 +261,17 @@ export class IndexedDbPersistence implements LocalPersistence {
     this.closed = true
     this.db.close()
   }
+}
+
+/**
+ * Transaction options for a durability: 'strict' resolves only once the data is flushed to disk,
+ * 'relaxed' once the OS has it (https://w3c.github.io/IndexedDB/#dom-idbtransactiondurability).
+ * 'relaxed' passes no options: it is the browsers' default (Chromium since 121, Firefox,
+ * Safari; Chromium 83–120 defaulted to 'strict', which only makes commits safer there), and an
+ * options dictionary costs about 7% of an awaited set in Chromium (measured in bench L1).
+ */
+function transactionOptions(durability: Durability): IDBTransactionOptions | undefined {
+  return durability === 'strict' ? { durability: 'strict' } : undefined
 }
 
 /** Marks each record of a format-1 or format-2 log (bare Yjs V2 updates) as `{ v2 }`, in the upgrade transaction. */
