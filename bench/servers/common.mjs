@@ -1,3 +1,5 @@
+import { getHeapSpaceStatistics } from 'node:v8'
+
 // What every bench server process shares: the `listening on` line the runner waits for, and
 // IPC commands to read its memory (after a full GC) and to stop.
 export function serve({ url, close, extra = {} }) {
@@ -9,7 +11,11 @@ export function serve({ url, close, extra = {} }) {
         for (let i = 0; i < 3; i++) globalThis.gc?.()
         await new Promise((r) => setTimeout(r, 50))
         globalThis.gc?.()
-        result = { rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed }
+        const { rss, heapUsed } = process.memoryUsage()
+        // V8's young generation: it grows (to 32 MiB here) while a burst of allocations survives,
+        // whatever the objects, and stays grown until allocation has been low for seconds.
+        const youngGeneration = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0
+        result = { rss, heapUsed, youngGeneration }
       } else if (extra[cmd]) {
         result = await extra[cmd](args)
       } else {
