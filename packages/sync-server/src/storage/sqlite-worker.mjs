@@ -59,6 +59,11 @@ function open() {
   database.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`)
   // Another process (a second server on the same directory) waits instead of failing at once.
   database.pragma('busy_timeout = 5000')
+  // SQLite's own default page cache (2 MB; better-sqlite3 builds SQLite with 16 MB). Stores
+  // live in memory once loaded and writes are appends, so a bigger cache mostly keeps pages
+  // nobody reads again: at 1,000 stores × 100 keys (bench S3) it held ~3.6 MiB of RSS, also
+  // after every client left; S2's CPU per write and ack latency did not move (within noise).
+  database.pragma('cache_size = -2000')
   database.exec(SCHEMA)
   const statements = {
     load: database.prepare('SELECT data FROM updates WHERE doc = ? ORDER BY seq').pluck(),
