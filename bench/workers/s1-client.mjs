@@ -99,14 +99,17 @@ export async function openWriter({ kind, url, store }) {
   return true
 }
 
-/** Writes seq from..from+n-1 as fast as possible, 100 per event-loop turn; returns the start time. */
+/**
+ * Writes seq from..from+n-1 as fast as possible, 100 per event-loop turn; returns the start time
+ * and the time the last write was issued (the writer's own pace: convergence cannot be faster).
+ */
 export async function flood({ from, n }) {
   const t0 = now()
   for (let i = 0; i < n; i++) {
     writer.write(from + i)
     if (i % 100 === 99) await new Promise((r) => setImmediate(r))
   }
-  return t0
+  return { t0, issued: now() }
 }
 
 /** Writes seq from..from+n-1 at `rate`/s on a fixed schedule; returns each send time. */
