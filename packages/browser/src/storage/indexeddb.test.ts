@@ -142,3 +142,23 @@ describe('versionchange', () => {
     await store.close()
   })
 })
+
+describe('records another instance stored', () => {
+  it('reads them back, and forgets them only once marked known (compaction would clear them)', async () => {
+    const name = uniqueName()
+    const reader = await IndexedDbPersistence.open(name)
+    await reader.load()
+    const writer = await IndexedDbPersistence.open(name)
+    await writer.load()
+    const [record] = await writer.append([new Uint8Array([0, 0])])
+    const first = await reader.readUnknown()
+    expect(first.records).toEqual([record])
+    expect(first.updates).toEqual([new Uint8Array([0, 0])])
+    // Not applied yet (say the apply failed): still unknown.
+    expect((await reader.readUnknown()).records).toEqual([record])
+    reader.markKnown(first.records)
+    expect(await reader.readUnknown()).toEqual({ records: [], updates: [] })
+    await writer.close()
+    await reader.close()
+  })
+})

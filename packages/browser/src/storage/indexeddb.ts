@@ -1,7 +1,7 @@
 import { KvsyncError, isStoredUpdate, type StoredUpdate } from '@kvsync/shared'
 import { openDB, unwrap, type DBSchema, type IDBPDatabase, type IDBPObjectStore } from 'idb'
 import { LogSize } from './log-size.js'
-import type { CompactPlan, LocalPersistence } from './types.js'
+import type { CompactPlan, LocalPersistence, UnknownRecords } from './types.js'
 
 /**
  * On-disk format of a store in IndexedDB (also the database version). Bump when the layout
@@ -205,7 +205,7 @@ export class IndexedDbPersistence implements LocalPersistence {
       // Another tab may have committed updates whose broadcast has not reached us yet: read
       // them back inside this transaction (nothing can commit in between) before clearing.
       const missed = await this.readUnknownIn(updates)
-      if (missed.length > 0) plan.absorb?.(missed)
+      if (missed.updates.length > 0) plan.absorb?.(missed.updates)
       const snapshot = plan.snapshot()
       void updates.clear()
       const [snapshotId] = await Promise.all([updates.add({ v2: snapshot }), transaction.done])
@@ -218,7 +218,7 @@ export class IndexedDbPersistence implements LocalPersistence {
     }
   }
 
-  async readUnknown(): Promise<StoredUpdate[]> {
+  async readUnknown(): Promise<UnknownRecords> {
     try {
       return await this.readUnknownIn(this.db.transaction('updates', 'readonly').objectStore('updates'))
     } catch (error) {
@@ -226,12 +226,16 @@ export class IndexedDbPersistence implements LocalPersistence {
     }
   }
 
-  private async readUnknownIn(updates: IDBPObjectStore<StoreSchema, ['updates'], 'updates', 'readonly' | 'readwrite'>): Promise<StoredUpdate[]> {
-    const unknown = (await updates.getAllKeys()).filter((id) => !this.known.has(id))
-    if (unknown.length === 0) return []
-    const records = await Promise.all(unknown.map((id) => updates.get(id)))
-    unknown.forEach((id) => this.known.add(id))
-    return records.filter(isStoredUpdate)
+  /**
+   * The records this instance does not know, NOT marked known: a record is known once its
+   * update is in the document, and compaction clears every record without reading back the
+   * known ones, so marking one that was never applied would lose it.
+   */
+  private async readUnknownIn(updates: IDBPObjectStore<StoreSchema, ['updates'], 'updates', 'readonly' | 'readwrite'>): Promise<UnknownRecords> {
+    const records = (await updates.getAllKeys()).filter((id) => !this.known.has(id))
+    if (records.length === 0) return { records, updates: [] }
+    const values = await Promise.all(records.map((id) => updates.get(id)))
+    return { records, updates: values.filter(isStoredUpdate) }
   }
 
   markKnown(records: readonly number[]): void {

@@ -26,6 +26,12 @@ export interface CompactPlan {
   absorb?: (updates: StoredUpdate[]) => void
 }
 
+/** What {@link LocalPersistence.readUnknown} found: record ids and the updates they hold. */
+export interface UnknownRecords {
+  readonly records: readonly number[]
+  readonly updates: StoredUpdate[]
+}
+
 /**
  * Where a client keeps its copy of a store between sessions: the document's Yjs updates (a V2
  * snapshot, then the V1 updates appended since: see `StoredUpdate`), nothing else. Reads of a big store are answered
@@ -55,9 +61,10 @@ export interface LocalPersistence {
   markKnown?(records: readonly number[]): void
   /**
    * Shared storage only: the stored updates this instance neither loaded, wrote nor was told of
-   * (another instance committed them before it knew of this one), now marked known.
+   * (another instance committed them before it knew of this one). They are not marked known:
+   * call {@link markKnown} with `records` once they are applied.
    */
-  readUnknown?(): Promise<StoredUpdate[]>
+  readUnknown?(): Promise<UnknownRecords>
   /** Releases the storage. Idempotent. */
   close(): Promise<void>
   /** Deletes everything stored for this store. */

@@ -191,9 +191,11 @@ export class SyncHub {
     const { persistence, replica } = this.options
     if (persistence.readUnknown === undefined) return
     try {
-      const missed = await persistence.readUnknown()
+      const { records, updates } = await persistence.readUnknown()
       if (this.closed) return
-      for (const update of missed) replica.apply(update, Origins.absorbed)
+      for (const update of updates) replica.apply(update, Origins.absorbed)
+      // Only now: a known record is one compaction may clear without reading it back.
+      persistence.markKnown?.(records)
     } catch (error) {
       if (this.closed) return
       this.options.onError(error instanceof KvsyncError ? error : new KvsyncError('CORRUPT_DATA', "could not apply another tab's stored update", { cause: error }))
