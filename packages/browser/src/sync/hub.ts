@@ -48,6 +48,9 @@ export class SyncHub {
   private leaderVector: Map<number, number> | undefined
   private queued: TabMessage[] | undefined = []
   private closed = false
+  /** The read-back of unknown records under way (see readUnannounced), and whether to read once more. */
+  private reading: Promise<void> | undefined
+  private readAgain = false
 
   constructor(private readonly options: SyncHubOptions) {
     // Listen before loading from storage: anything committed after our load arrives here.
@@ -86,14 +89,14 @@ export class SyncHub {
 
   /** After a commit: let other tabs apply (and not store again) what this tab stored. */
   committed(updates: readonly Uint8Array[], records: readonly number[], durable: boolean): void {
-    if (this.tabs?.hasPeers !== true || updates.length === 0) return
+    if (this.tabs?.hasMetAnotherTab !== true || updates.length === 0) return
     const update = updates.length === 1 ? updates[0]! : Y.mergeUpdates([...updates])
     this.tabs.post({ type: 'updateV1', update, records, durable })
   }
 
   /** After a compaction: other tabs whose document covers the snapshot need not read it back. */
   compacted(record: number | undefined): void {
-    if (this.tabs?.hasPeers !== true || record === undefined) return
+    if (this.tabs?.hasMetAnotherTab !== true || record === undefined) return
     this.tabs.post({ type: 'compacted', record, stateVector: Y.encodeStateVector(this.options.replica.doc) })
   }
 
@@ -135,7 +138,7 @@ export class SyncHub {
   }
 
   private announceStatus(): void {
-    if (this.tabs?.hasPeers !== true || this.connection === undefined) return
+    if (this.tabs?.hasMetAnotherTab !== true || this.connection === undefined) return
     const stateVector = this.status === 'synced' ? Y.encodeStateVector(this.options.replica.doc) : undefined
     this.tabs.post({ type: 'status', status: this.status, stateVector })
   }
@@ -150,14 +153,15 @@ export class SyncHub {
     switch (message.type) {
       case 'updateV1':
       case 'update':
-        this.applyFromTab(message.update, message.durable, message.type === 'update')
-        if (message.durable) persistence.markKnown?.(message.records)
+        // Known only once applied: compaction clears known records without reading them back.
+        if (this.applyFromTab(message.update, message.durable, message.type === 'update') && message.durable) persistence.markKnown?.(message.records)
         this.followerStatus()
         break
       case 'compacted':
-        if (covers(replica.doc, Y.decodeStateVector(message.stateVector))) {
-          persistence.markKnown?.([message.record])
-        }
+        // A snapshot holding something this tab lacks (say, writes the sender failed to commit
+        // before, kept only in its memory): read it back.
+        if (covers(replica.doc, Y.decodeStateVector(message.stateVector))) persistence.markKnown?.([message.record])
+        else this.readUnannounced()
         break
       case 'status':
         if (this.connection !== undefined) break
@@ -178,16 +182,32 @@ export class SyncHub {
         break
       case 'hello':
       case 'here':
-        void this.readUnannounced()
+        this.readUnannounced()
         break
     }
   }
 
   /**
    * Applies what other tabs committed before they knew of this one (and so did not broadcast):
-   * the stored records this instance does not know (see TabCoordinator).
+   * the stored records this instance does not know (see TabCoordinator). One read at a time: a
+   * tab that says hello hears `here` from every other tab, and reads started together would
+   * apply the same records each; a request during a read runs one more read after it.
    */
-  private async readUnannounced(): Promise<void> {
+  private readUnannounced(): void {
+    if (this.reading !== undefined) {
+      this.readAgain = true
+      return
+    }
+    this.reading = this.readUnknownRecords().finally(() => {
+      this.reading = undefined
+      if (this.readAgain && !this.closed) {
+        this.readAgain = false
+        this.readUnannounced()
+      }
+    })
+  }
+
+  private async readUnknownRecords(): Promise<void> {
     const { persistence, replica } = this.options
     if (persistence.readUnknown === undefined) return
     try {
@@ -203,12 +223,17 @@ export class SyncHub {
     this.followerStatus()
   }
 
-  /** Applies another tab's update; `v2`: sent by an older kvsync, which stored and sent Yjs V2. */
-  private applyFromTab(update: Uint8Array, durable: boolean, v2: boolean): void {
+  /**
+   * Applies another tab's update; `v2`: sent by an older kvsync, which stored and sent Yjs V2.
+   * Returns whether it applied.
+   */
+  private applyFromTab(update: Uint8Array, durable: boolean, v2: boolean): boolean {
     try {
       this.options.replica.apply(v2 ? Y.convertUpdateFormatV2ToV1(update) : update, durable ? Origins.tab : Origins.tabUnsaved)
+      return true
     } catch (error) {
       this.options.onError(new KvsyncError('CORRUPT_DATA', 'could not apply an update from another tab', { cause: error }))
+      return false
     }
   }
 

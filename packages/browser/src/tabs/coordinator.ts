@@ -17,9 +17,10 @@ import type { SyncStatus } from '../sync/connection.js'
  * | whoLeads    | a new tab     | asks the leader to repeat status and acks                        |
  * | destroyed   | any tab       | the store's local data was deleted on purpose: close            |
  * | hello       | a new tab, or | "I am here": receivers reply `here`; both read back the log      |
- * |             | a tab that    | records they do not know (see {@link TabCoordinator.hasPeers})   |
- * |             | found company |                                                                 |
- * | here        | any tab       | the reply to `hello`                                            |
+ * |             | a tab that    | records they do not know (see                                   |
+ * |             | found company | {@link TabCoordinator.hasMetAnotherTab})                        |
+ * | here        | any tab       | the reply to `hello`; also sent by a tab closing before it met  |
+ * |             |               | another (one may be opening whose hello is still on its way)    |
  */
 export type TabMessage =
   | { type: 'updateV1'; update: Uint8Array; records: readonly number[]; durable: boolean }
@@ -79,7 +80,8 @@ export class TabCoordinator {
   private releaseLock: (() => void) | undefined
   private closed = false
   private leader = false
-  private peers = false
+  /** Another tab of this store has made itself known (never reset: see hasMetAnotherTab). */
+  private metAnotherTab = false
   /** Messages posted in the current task, sent in order at the start of a later one (see post). */
   private outbox: TabMessage[] = []
   /** Wakes the flush in a later task: a posted message, which hidden pages do not throttle (timers they do). */
@@ -95,11 +97,13 @@ export class TabCoordinator {
   }
 
   /**
-   * Whether another tab of this store has made itself known. Until then commits, compactions,
-   * status and acks are not broadcast (nobody would receive them).
+   * Whether another tab of this store has ever made itself known. Until then commits,
+   * compactions, status and acks are not broadcast. Safe to drop: a tab whose `hello` is still
+   * on its way reads those commits back from IndexedDB once this tab answers it (or says `here`
+   * when closing), and status and acks are repeated on its `whoLeads`, which follows its hello.
    */
-  get hasPeers(): boolean {
-    return this.peers
+  get hasMetAnotherTab(): boolean {
+    return this.metAnotherTab
   }
 
   get isLeader(): boolean {
@@ -130,19 +134,24 @@ export class TabCoordinator {
    * reaching IndexedDB. Later, it runs while IndexedDB commits that write.
    */
   post(message: TabMessage): void {
-    if (this.closed || (!this.peers && !ALWAYS_SENT.has(message.type))) return
+    if (this.closed || (!this.metAnotherTab && !ALWAYS_SENT.has(message.type))) return
     this.outbox.push(message)
     if (this.outbox.length === 1) this.wake.port2.postMessage(undefined)
   }
 
+  /**
+   * `hello` and `here` go out at once, not through the outbox, so they may overtake messages
+   * queued before them; harmless, since they only make the receiver read the log back, and
+   * what those messages carry is in IndexedDB already (or comes right after).
+   */
   private receive(message: TabMessage): void {
     if (message.type === 'hello') {
-      this.peers = true
+      this.metAnotherTab = true
       this.channel.postMessage({ type: 'here' } satisfies TabMessage)
-    } else if (!this.peers) {
+    } else if (!this.metAnotherTab) {
       // Company found by its reply (or by an older kvsync's message): what this tab committed
       // unannounced until now is for the others to read back, so they must hear from it.
-      this.peers = true
+      this.metAnotherTab = true
       this.channel.postMessage({ type: 'hello' } satisfies TabMessage)
     }
     this.options.onMessage(message)
@@ -158,6 +167,9 @@ export class TabCoordinator {
   close(): void {
     if (this.closed) return
     this.flush()
+    // A tab opening now may have loaded the log before this tab's last commits and not reached
+    // it with its hello yet: `here` makes it read them back.
+    if (!this.metAnotherTab) this.channel.postMessage({ type: 'here' } satisfies TabMessage)
     this.wake.port1.close()
     this.wake.port2.close()
     this.closed = true

@@ -32,6 +32,36 @@ function listen(name: string): { messages: TabMessage[]; channel: BroadcastChann
   return { messages, channel }
 }
 
+/**
+ * Runs `run` with BroadcastChannels whose messages leave `ms` after they are posted (in order),
+ * `ms` as set by `delayNextTab` before the channel (the store) is opened: a slow channel, as
+ * delivery may be in a browser. A delayed message to a channel closed meanwhile is dropped, as
+ * it would be for a tab that closed.
+ */
+async function withSlowChannels(run: (delayNextTab: (ms: number) => void) => Promise<void>): Promise<void> {
+  const Native = globalThis.BroadcastChannel
+  let nextDelay = 0
+  class SlowChannel extends Native {
+    readonly delayMs = nextDelay
+    override postMessage(message: unknown): void {
+      if (this.delayMs === 0) return super.postMessage(message)
+      setTimeout(() => {
+        try {
+          super.postMessage(message)
+        } catch {
+          // Closed meanwhile.
+        }
+      }, this.delayMs)
+    }
+  }
+  globalThis.BroadcastChannel = SlowChannel
+  try {
+    await run((ms) => (nextDelay = ms))
+  } finally {
+    globalThis.BroadcastChannel = Native
+  }
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const settle = () => sleep(20)
 
@@ -45,12 +75,12 @@ describe('tabs that have not met', () => {
     tab.post(update)
     tab.post({ type: 'acks', clocks: new Map([[1, 2]]) })
     await settle()
-    expect(tab.hasPeers).toBe(false)
+    expect(tab.hasMetAnotherTab).toBe(false)
     expect(silent.messages.map((message) => message.type)).toEqual(['hello'])
 
     silent.channel.postMessage({ type: 'hello' } satisfies TabMessage)
     await settle()
-    expect(tab.hasPeers).toBe(true)
+    expect(tab.hasMetAnotherTab).toBe(true)
     expect(received.map((message) => message.type)).toEqual(['hello'])
     tab.post(update)
     await settle()
@@ -65,7 +95,7 @@ describe('tabs that have not met', () => {
     const tab = new TabCoordinator({ storeName: name, onMessage: () => {}, onLeader: () => {} })
     silent.channel.postMessage({ type: 'here' } satisfies TabMessage)
     await settle()
-    expect(tab.hasPeers).toBe(true)
+    expect(tab.hasMetAnotherTab).toBe(true)
     expect(silent.messages.map((message) => message.type)).toEqual(['hello', 'hello'])
     tab.close()
     silent.channel.close()
@@ -74,48 +104,81 @@ describe('tabs that have not met', () => {
   it('stores in two tabs see every write, also those committed before the tabs met', async () => {
     // A slow channel: the first tab's messages take 40 ms to arrive, the second's 10 ms (each
     // tab's in order). Both go on committing, unannounced, after the other tab loaded the log.
-    const send = BroadcastChannel.prototype.postMessage
-    const delays = new WeakMap<BroadcastChannel, number>()
-    let channels = 0
-    const slowChannel = vi.spyOn(BroadcastChannel.prototype, 'postMessage').mockImplementation(function (this: BroadcastChannel, message: unknown) {
-      // Each round opens the first tab's channel, then the second's.
-      if (!delays.has(this)) delays.set(this, channels++ % 2 === 0 ? 40 : 10)
-      setTimeout(() => send.call(this, message), delays.get(this))
+    await withSlowChannels(async (delayNextTab) => {
+      for (let round = 0; round < 8; round++) await twoTabsWriting(round, delayNextTab)
     })
-    try {
-      await twoTabsWriting()
-    } finally {
-      slowChannel.mockRestore()
-    }
   })
 
-  async function twoTabsWriting(): Promise<void> {
-    for (let round = 0; round < 8; round++) {
-      const name = uniqueName()
-      const first = await openStore(name, { persistence: 'indexeddb' })
-      for (let i = 0; i < round; i++) await first.set(`first/${i}`, i)
-      await sleep(60) // the first tab's hello has gone out to nobody
-      // Both tabs keep writing while they get to know each other: some commits land after the
-      // other tab loaded the log and before their tab knows of it; only reading back finds them.
-      let writing = true
-      const keepWriting = async (store: Store, prefix: string, from: number) => {
-        let i = from
-        while (writing) await store.set(`${prefix}/${i}`, i++)
-        return i
+  it('a tab that closes before it hears the hello of a tab opening says here, so its last commits are read back', async () => {
+    await withSlowChannels(async (delayNextTab) => {
+      for (let round = 0; round < 4; round++) {
+        const name = uniqueName()
+        delayNextTab(0)
+        const first = await openStore(name, { persistence: 'indexeddb' })
+        await first.set('before', round)
+        await sleep(30) // the first tab's hello has gone out to nobody
+        delayNextTab(40)
+        const second = await openStore(name, { persistence: 'indexeddb' })
+        // Committed after the second tab loaded, while its hello is still on its way.
+        await first.set('last', round)
+        await first.close()
+        await vi.waitFor(() => expect(second.get('last')).toBe(round))
+        expect(second.get('before')).toBe(round)
+        await second.close()
       }
-      const firstWrites = keepWriting(first, 'first', round)
-      const second = await openStore(name, { persistence: 'indexeddb' })
-      const secondWrites = keepWriting(second, 'second', 0)
-      await sleep(100)
-      writing = false
-      const written = (await firstWrites) + (await secondWrites)
-      await vi.waitFor(() => {
-        expect(first.size).toBe(written)
-        expect(second.size).toBe(written)
-      })
-      expect(second.entries()).toEqual(first.entries())
-      await first.close()
-      await second.close()
+    })
+  })
+
+  it('a tab reads back a snapshot that holds what it lacks (a write the other tab failed to commit while alone)', async () => {
+    const name = uniqueName()
+    const first = await openStore(name, { persistence: 'indexeddb' })
+    first.onError(() => {})
+    const failOnce = vi.spyOn(IDBObjectStore.prototype, 'add').mockImplementationOnce(() => {
+      throw new DOMException('disk full', 'QuotaExceededError')
+    })
+    await expect(first.set('in memory only', 1)).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED' })
+    failOnce.mockRestore()
+    const second = await openStore(name, { persistence: 'indexeddb' })
+    await sleep(50) // the tabs have met and read the log back: the failed write is not in it
+    expect(second.get('in memory only')).toBeUndefined()
+    // The next commit stores a snapshot instead (the failed write is only in memory); the
+    // second tab, told of it by `compacted`, reads it back.
+    await first.set('next', 2)
+    await vi.waitFor(() => {
+      expect(second.get('in memory only')).toBe(1)
+      expect(second.get('next')).toBe(2)
+    })
+    await first.close()
+    await second.close()
+  })
+
+  async function twoTabsWriting(round: number, delayNextTab: (ms: number) => void): Promise<void> {
+    const name = uniqueName()
+    delayNextTab(40)
+    const first = await openStore(name, { persistence: 'indexeddb' })
+    for (let i = 0; i < round; i++) await first.set(`first/${i}`, i)
+    await sleep(60) // the first tab's hello has gone out to nobody
+    // Both tabs keep writing while they get to know each other: some commits land after the
+    // other tab loaded the log and before their tab knows of it; only reading back finds them.
+    let writing = true
+    const keepWriting = async (store: Store, prefix: string, from: number) => {
+      let i = from
+      while (writing) await store.set(`${prefix}/${i}`, i++)
+      return i
     }
+    const firstWrites = keepWriting(first, 'first', round)
+    delayNextTab(10)
+    const second = await openStore(name, { persistence: 'indexeddb' })
+    const secondWrites = keepWriting(second, 'second', 0)
+    await sleep(100)
+    writing = false
+    const written = (await firstWrites) + (await secondWrites)
+    await vi.waitFor(() => {
+      expect(first.size).toBe(written)
+      expect(second.size).toBe(written)
+    })
+    expect(second.entries()).toEqual(first.entries())
+    await first.close()
+    await second.close()
   }
 })
