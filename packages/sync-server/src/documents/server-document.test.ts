@@ -1,19 +1,13 @@
 import * as Y from 'yjs'
-import * as decoding from 'lib0/decoding'
 import { describe, expect, it, vi } from 'vitest'
 import { KvRegister, isKvsyncError } from '@kvsync/shared'
 import { silentLogger } from '../logger.js'
 import type { Logger } from '../logger.js'
 import { MemoryDocStorage } from '../storage/memory.js'
 import { ServerDocument } from './server-document.js'
-import type { DocumentPeer } from './server-document.js'
 import { WriteQueue } from './write-queue.js'
-
-/** A peer that records what it is sent: a stock client by default, which wants its own updates back. */
-function peer(wantsOwnUpdates = true): DocumentPeer & { sent: Uint8Array[] } {
-  const sent: Uint8Array[] = []
-  return { sent, awarenessClients: undefined, wantsOwnUpdates, send: (message) => void sent.push(message) }
-}
+import type { DocumentPeer } from './server-document.js'
+import { recordingPeer, syncPayload } from '../../test/recording-peer.js'
 
 /** A loaded document over memory storage, with its storage and a writer replica. */
 async function loaded(name = 'doc', stored: Uint8Array[] = [], logger: Logger = silentLogger) {
@@ -37,21 +31,13 @@ async function loaded(name = 'doc', stored: Uint8Array[] = [], logger: Logger = 
   return { storage, queue, document, writer, push }
 }
 
-/** The payload of a sync step 2 message. */
-function step2Payload(message: Uint8Array): Uint8Array {
-  const decoder = decoding.createDecoder(message)
-  decoding.readVarUint(decoder)
-  decoding.readVarUint(decoder)
-  return decoding.readVarUint8Array(decoder)
-}
-
 describe('ServerDocument hibernation', () => {
   it('answers sync and state questions from the encoded state exactly as the live document did', async () => {
     const { document, writer, push } = await loaded()
     const map = writer.getMap('kv')
     for (let i = 0; i < 20; i++) map.set(`k${i}`, i)
     map.delete('k3')
-    push(new Uint8Array([0]), peer())
+    push(new Uint8Array([0]), recordingPeer())
     const partial = new Y.Doc()
     partial.getMap('kv').set('other', true)
     const before = {
@@ -69,9 +55,9 @@ describe('ServerDocument hibernation', () => {
       [Y.encodeStateVector(partial), before.step2Partial],
     ] as const) {
       const viaEncoded = new Y.Doc()
-      Y.applyUpdate(viaEncoded, step2Payload(document.syncStep2Message(stateVector)))
+      Y.applyUpdate(viaEncoded, syncPayload(document.syncStep2Message(stateVector)))
       const viaLive = new Y.Doc()
-      Y.applyUpdate(viaLive, step2Payload(live))
+      Y.applyUpdate(viaLive, syncPayload(live))
       expect(viaEncoded.getMap('kv').toJSON()).toEqual(viaLive.getMap('kv').toJSON())
     }
     expect(document.hibernated).toBe(true)
@@ -81,10 +67,10 @@ describe('ServerDocument hibernation', () => {
     const { document, writer, push } = await loaded()
     writer.getMap('kv').set('a', 1)
     writer.getMap('kv').delete('a')
-    push(new Uint8Array([0]), peer())
+    push(new Uint8Array([0]), recordingPeer())
     expect(document.hibernate()).toBe(true)
     // What a stock client sends on reconnect: its whole state, deletions included.
-    const { applied, error } = push(new Uint8Array([0]), peer())
+    const { applied, error } = push(new Uint8Array([0]), recordingPeer())
     expect(error).toBeUndefined()
     expect(applied.clocks).toEqual(new Map([[writer.clientID, Y.getState(writer.store, writer.clientID)]]))
     await applied.durable
@@ -93,15 +79,15 @@ describe('ServerDocument hibernation', () => {
 
   it('wakes for an update that changes it, stores and broadcasts it once, and hibernates again', async () => {
     const { storage, document, writer, push } = await loaded()
-    const reader = peer()
+    const reader = recordingPeer()
     document.peers.add(reader)
     writer.getMap('kv').set('a', 1)
-    push(new Uint8Array([0]), peer())
+    push(new Uint8Array([0]), recordingPeer())
     await document.whenDurable()
     expect(document.hibernate()).toBe(true)
     const before = Y.encodeStateVector(writer)
     writer.getMap('kv').set('b', 2)
-    const { applied, error } = push(before, peer())
+    const { applied, error } = push(before, recordingPeer())
     expect(error).toBeUndefined()
     expect(document.hibernated).toBe(false)
     await applied.durable
@@ -117,10 +103,10 @@ describe('ServerDocument hibernation', () => {
   it('stops at a malformed update without waking, keeping what came before', async () => {
     const { document, writer, push } = await loaded()
     writer.getMap('kv').set('a', 1)
-    push(new Uint8Array([0]), peer())
+    push(new Uint8Array([0]), recordingPeer())
     expect(document.hibernate()).toBe(true)
     const known = Y.encodeStateAsUpdate(writer)
-    const { applied, error } = document.applyUpdates([known, Uint8Array.of(9, 9, 9)], peer())
+    const { applied, error } = document.applyUpdates([known, Uint8Array.of(9, 9, 9)], recordingPeer())
     expect(error?.code).toBe('PROTOCOL_ERROR')
     expect(applied.clocks.get(writer.clientID)).toBe(1)
     expect(document.hibernated).toBe(true)
@@ -132,12 +118,12 @@ describe('ServerDocument hibernation', () => {
     const first = Y.encodeStateAsUpdate(writer)
     const afterFirst = Y.encodeStateVector(writer)
     writer.getMap('kv').set('second', 2)
-    push(afterFirst, peer())
+    push(afterFirst, recordingPeer())
     expect(document.hibernate()).toBe(false)
-    document.applyUpdates([first], peer())
+    document.applyUpdates([first], recordingPeer())
     expect(document.hibernate()).toBe(true)
     const reader = new Y.Doc()
-    Y.applyUpdate(reader, step2Payload(document.syncStep2Message(new Uint8Array([0]))))
+    Y.applyUpdate(reader, syncPayload(document.syncStep2Message(new Uint8Array([0]))))
     expect(reader.getMap('kv').toJSON()).toEqual({ first: 1, second: 2 })
   })
 
@@ -146,7 +132,7 @@ describe('ServerDocument hibernation', () => {
     for (const value of [1, 2, 3]) {
       const before = Y.encodeStateVector(writer)
       writer.getMap('kv').set('k', value)
-      push(before, peer())
+      push(before, recordingPeer())
     }
     await document.whenDurable()
     expect(document.hibernate()).toBe(true)
@@ -185,13 +171,13 @@ describe('ServerDocument hibernation', () => {
   it('refuses to wake once destroyed', async () => {
     const { document, writer, push } = await loaded()
     writer.getMap('kv').set('a', 1)
-    push(new Uint8Array([0]), peer())
+    push(new Uint8Array([0]), recordingPeer())
     expect(document.hibernate()).toBe(true)
     document.destroy()
     writer.getMap('kv').set('b', 2)
     let thrown: unknown
     try {
-      push(new Uint8Array([0]), peer())
+      push(new Uint8Array([0]), recordingPeer())
     } catch (error) {
       thrown = error
     }
@@ -208,19 +194,19 @@ describe('ServerDocument hibernation', () => {
     expect(warnings).toEqual(['ignored a malformed entry'])
     expect(document.hibernate()).toBe(true)
     writer.getMap('other').set('wake', true)
-    push(new Uint8Array([0]), peer())
+    push(new Uint8Array([0]), recordingPeer())
     expect(document.hibernated).toBe(false)
     expect(warnings).toEqual(['ignored a malformed entry'])
     const before = Y.encodeStateVector(writer)
     writer.getArray('kv').push(['another bad one'])
-    push(before, peer())
+    push(before, recordingPeer())
     expect(warnings).toEqual(['ignored a malformed entry', 'ignored a malformed entry'])
   })
 })
 
 /** The Yjs update each update message in `messages` carries. */
 function updatesIn(messages: Uint8Array[]): Uint8Array[] {
-  return messages.map((message) => step2Payload(message))
+  return messages.map((message) => syncPayload(message))
 }
 
 /** Everything `messages` carry, applied to `base` (or a new document). */
@@ -236,9 +222,9 @@ const endOfTurn = (): Promise<void> => new Promise((resolve) => setImmediate(res
 describe('ServerDocument fan-out', () => {
   it('sends a kvsync sender nothing of a turn holding only its updates, and everyone else everything', async () => {
     const { document, writer, push } = await loaded()
-    const kvsync = peer(false)
-    const stock = peer(true)
-    const reader = peer(true)
+    const kvsync = recordingPeer(false)
+    const stock = recordingPeer(true)
+    const reader = recordingPeer(true)
     for (const attached of [kvsync, stock, reader]) document.peers.add(attached)
     writer.getMap('kv').set('a', 1)
     const first = Y.encodeStateAsUpdate(writer)
@@ -260,7 +246,7 @@ describe('ServerDocument fan-out', () => {
 
   it('sends a turn mixing several senders to every peer, each sender included', async () => {
     const { document } = await loaded()
-    const [a, b, reader] = [peer(false), peer(false), peer(true)]
+    const [a, b, reader] = [recordingPeer(false), recordingPeer(false), recordingPeer(true)]
     for (const attached of [a, b, reader]) document.peers.add(attached)
     const [docA, docB] = [new Y.Doc(), new Y.Doc()]
     docA.getMap('kv').set('from-a', 1)
@@ -277,7 +263,7 @@ describe('ServerDocument fan-out', () => {
 
   it('sends a kvsync sender the repair the register made of its update', async () => {
     const { document } = await loaded()
-    const [sender, other] = [peer(false), peer(false)]
+    const [sender, other] = [recordingPeer(false), recordingPeer(false)]
     for (const attached of [sender, other]) document.peers.add(attached)
     // `other` wrote k later (greater HLC) than `sender`, which had not seen it yet.
     const later = new Y.Doc()

@@ -1,5 +1,4 @@
 import * as Y from 'yjs'
-import * as decoding from 'lib0/decoding'
 import { describe, expect, it } from 'vitest'
 import { KvOrigins, KvRegister } from '@kvsync/shared'
 import type { DocStorage, DocStorageEntry } from '@kvsync/shared'
@@ -7,9 +6,9 @@ import { seededRandom } from '@kvsync/shared/testing'
 import { silentLogger } from '../logger.js'
 import { MemoryDocStorage } from '../storage/memory.js'
 import { ServerDocument } from './server-document.js'
-import type { DocumentPeer } from './server-document.js'
 import { UpdateTap, integratedExactly } from './update-tap.js'
 import { WriteQueue } from './write-queue.js'
+import { recordingPeer, syncPayload } from '../../test/recording-peer.js'
 
 /** Changes of `doc` made by `change`, as one update. */
 function updateOf(doc: Y.Doc, change: () => void): Uint8Array {
@@ -108,12 +107,6 @@ describe('integratedExactly', () => {
   })
 })
 
-/** A peer that records what it is sent. */
-function peer(): DocumentPeer & { sent: Uint8Array[] } {
-  const sent: Uint8Array[] = []
-  return { sent, awarenessClients: undefined, wantsOwnUpdates: true, send: (message) => void sent.push(message) }
-}
-
 /** Memory storage that also keeps the very objects it was given to append. */
 function capturingStorage(): { storage: DocStorage; appended: Uint8Array[]; inner: MemoryDocStorage } {
   const inner = new MemoryDocStorage()
@@ -135,14 +128,6 @@ function capturingStorage(): { storage: DocStorage; appended: Uint8Array[]; inne
   return { storage, appended, inner }
 }
 
-/** The Yjs update inside an update message. */
-function payload(message: Uint8Array): Uint8Array {
-  const decoder = decoding.createDecoder(message)
-  decoding.readVarUint(decoder)
-  decoding.readVarUint(decoder)
-  return decoding.readVarUint8Array(decoder)
-}
-
 
 describe('ServerDocument with forwarded updates', () => {
   it('stores a live update that integrates exactly as it came, and a sync step 2 as Yjs encodes it', async () => {
@@ -151,11 +136,11 @@ describe('ServerDocument with forwarded updates', () => {
     const document = ServerDocument.load({ name: 'doc', storedUpdates: [], queue, compactAfterUpdates: 500, tombstoneRetentionMs: 60_000, logger: silentLogger, maxPendingBytes: 1 << 20 })
     const writer = new Y.Doc()
     const live = updateOf(writer, () => writer.getMap('kv').set('a', 1))
-    document.applyUpdates([live], peer(), true)
+    document.applyUpdates([live], recordingPeer(), true)
     await document.whenDurable()
     expect(appended.at(-1)).toBe(live)
     const step2 = updateOf(writer, () => writer.getMap('kv').set('b', 2))
-    document.applyUpdates([step2], peer(), false)
+    document.applyUpdates([step2], recordingPeer(), false)
     await document.whenDurable()
     expect(appended.length).toBe(2)
     expect(appended.at(-1)).not.toBe(step2)
@@ -168,7 +153,7 @@ describe('ServerDocument with forwarded updates', () => {
       const { storage, inner } = capturingStorage()
       const queue = new WriteQueue({ storage, logger: silentLogger })
       const document = ServerDocument.load({ name: 'doc', storedUpdates: [], queue, compactAfterUpdates: 10_000, tombstoneRetentionMs: 60_000, logger: silentLogger, maxPendingBytes: 1 << 20 })
-      const reader = peer()
+      const reader = recordingPeer()
       document.peers.add(reader)
       const writers = Array.from({ length: 3 }, (_, index) => {
         const doc = new Y.Doc()
@@ -200,21 +185,21 @@ describe('ServerDocument with forwarded updates', () => {
         while (inFlight.length > 0 && random() < 0.6) {
           const at = random() < 0.3 ? Math.floor(random() * inFlight.length) : 0
           const [update] = inFlight.splice(at, 1)
-          document.applyUpdates([update as Uint8Array], peer(), true)
+          document.applyUpdates([update as Uint8Array], recordingPeer(), true)
           if (random() < 0.3) await new Promise((resolve) => setImmediate(resolve))
         }
       }
       for (const writer of writers) inFlight.push(...writer.updates.splice(0), Y.encodeStateAsUpdate(writer.doc))
-      for (const update of inFlight) document.applyUpdates([update], peer(), true)
+      for (const update of inFlight) document.applyUpdates([update], recordingPeer(), true)
       await new Promise((resolve) => setImmediate(resolve))
       await document.whenDurable()
       const expected = Y.encodeStateVectorFromUpdate(Y.mergeUpdates(writers.map((writer) => Y.encodeStateAsUpdate(writer.doc))))
       const fromStorage = new Y.Doc()
       for (const update of await inner.loadUpdates('doc')) Y.applyUpdate(fromStorage, update)
       const fromBroadcasts = new Y.Doc()
-      for (const message of reader.sent) Y.applyUpdate(fromBroadcasts, payload(message))
+      for (const message of reader.sent) Y.applyUpdate(fromBroadcasts, syncPayload(message))
       const served = new Y.Doc()
-      Y.applyUpdate(served, payload(document.syncStep2Message(new Uint8Array([0]))))
+      Y.applyUpdate(served, syncPayload(document.syncStep2Message(new Uint8Array([0]))))
       const state = (doc: Y.Doc): unknown => ({ vector: Y.encodeStateVector(doc), entries: new KvRegister(doc).entries() })
       try {
         expect(Y.encodeStateVector(served)).toEqual(expected)
