@@ -7,20 +7,14 @@ import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
 import { CloseCodes, MessageType } from '@kvsync/shared'
 import { serverFixtures, tempDir, updateFrame } from './helpers.js'
+import { rawAwarenessUpdate } from './unit-helpers.js'
 
 const { cleanups, client, server } = serverFixtures()
 
 function awarenessFrame(entries: Array<[client: number, clock: number, state: string]>): Uint8Array {
-  const inner = encoding.createEncoder()
-  encoding.writeVarUint(inner, entries.length)
-  for (const [id, clock, state] of entries) {
-    encoding.writeVarUint(inner, id)
-    encoding.writeVarUint(inner, clock)
-    encoding.writeVarString(inner, state)
-  }
   const outer = encoding.createEncoder()
   encoding.writeVarUint(outer, MessageType.awareness)
-  encoding.writeVarUint8Array(outer, encoding.toUint8Array(inner))
+  encoding.writeVarUint8Array(outer, rawAwarenessUpdate(entries))
   return encoding.toUint8Array(outer)
 }
 

@@ -1,7 +1,7 @@
 import * as awarenessProtocol from 'y-protocols/awareness'
-import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
 import { describe, expect, it } from 'vitest'
+import { rawAwarenessUpdate } from '../../test/unit-helpers.js'
 import { AWARENESS_TIMEOUT_MS, AwarenessRelay } from './awareness-relay.js'
 
 /** A stock client's awareness (what a WebsocketProvider holds), with the update it would send. */
@@ -11,17 +11,6 @@ function stockClient(): { awareness: awarenessProtocol.Awareness; update: () => 
   return { awareness, id, update: () => awarenessProtocol.encodeAwarenessUpdate(awareness, [id]) }
 }
 
-/** An update of raw entries, for clocks and states a stock client would not send. */
-function rawUpdate(entries: Array<[client: number, clock: number, json: string]>): Uint8Array {
-  const encoder = encoding.createEncoder()
-  encoding.writeVarUint(encoder, entries.length)
-  for (const [client, clock, json] of entries) {
-    encoding.writeVarUint(encoder, client)
-    encoding.writeVarUint(encoder, clock)
-    encoding.writeVarString(encoder, json)
-  }
-  return encoding.toUint8Array(encoder)
-}
 
 describe('AwarenessRelay', () => {
   it('relays states so that a stock Awareness receiving its encoding sees what the sender set', () => {
@@ -37,14 +26,14 @@ describe('AwarenessRelay', () => {
 
   it('applies a newer clock, ignores an older or equal one, and removes at the same clock with null', () => {
     const relay = new AwarenessRelay()
-    relay.apply(rawUpdate([[7, 2, '{"v":2}']]), 0)
-    expect(relay.apply(rawUpdate([[7, 1, '{"v":1}']]), 0)).toEqual({ added: [], updated: [], removed: [] })
-    expect(relay.apply(rawUpdate([[7, 2, '{"v":"same clock"}']]), 0)).toEqual({ added: [], updated: [], removed: [] })
-    expect(relay.apply(rawUpdate([[7, 3, '{"v":3}']]), 0)).toEqual({ added: [], updated: [7], removed: [] })
-    expect(relay.apply(rawUpdate([[7, 3, 'null']]), 0)).toEqual({ added: [], updated: [], removed: [7] })
+    relay.apply(rawAwarenessUpdate([[7, 2, '{"v":2}']]), 0)
+    expect(relay.apply(rawAwarenessUpdate([[7, 1, '{"v":1}']]), 0)).toEqual({ added: [], updated: [], removed: [] })
+    expect(relay.apply(rawAwarenessUpdate([[7, 2, '{"v":"same clock"}']]), 0)).toEqual({ added: [], updated: [], removed: [] })
+    expect(relay.apply(rawAwarenessUpdate([[7, 3, '{"v":3}']]), 0)).toEqual({ added: [], updated: [7], removed: [] })
+    expect(relay.apply(rawAwarenessUpdate([[7, 3, 'null']]), 0)).toEqual({ added: [], updated: [], removed: [7] })
     expect(relay.has(7)).toBe(false)
     // A client never seen that says null changes nothing visible (as in y-protocols).
-    expect(relay.apply(rawUpdate([[8, 1, 'null']]), 0)).toEqual({ added: [], updated: [], removed: [] })
+    expect(relay.apply(rawAwarenessUpdate([[8, 1, 'null']]), 0)).toEqual({ added: [], updated: [], removed: [] })
     expect(relay.size).toBe(0)
   })
 
@@ -65,24 +54,24 @@ describe('AwarenessRelay', () => {
 
   it('times out states not renewed for 30 s and later forgets the removed clients', () => {
     const relay = new AwarenessRelay()
-    relay.apply(rawUpdate([[1, 1, '{}'], [2, 1, '{}']]), 0)
-    relay.apply(rawUpdate([[2, 2, '{}']]), 20_000)
+    relay.apply(rawAwarenessUpdate([[1, 1, '{}'], [2, 1, '{}']]), 0)
+    relay.apply(rawAwarenessUpdate([[2, 2, '{}']]), 20_000)
     expect(relay.expire(AWARENESS_TIMEOUT_MS - 1)).toEqual([])
     expect(relay.expire(AWARENESS_TIMEOUT_MS)).toEqual([1])
     expect(relay.clients()).toEqual([2])
-    expect(relay.encode([1])).toEqual(rawUpdate([[1, 1, 'null']]))
+    expect(relay.encode([1])).toEqual(rawAwarenessUpdate([[1, 1, 'null']]))
     expect(relay.expire(20_000 + AWARENESS_TIMEOUT_MS)).toEqual([2])
     // Removed 30 s ago: forgotten, so a client that comes back at any clock is seen again.
     relay.expire(2 * AWARENESS_TIMEOUT_MS + 20_000)
-    expect(relay.encode([1, 2])).toEqual(rawUpdate([]))
-    expect(relay.apply(rawUpdate([[1, 1, '{"back":true}']]), 0).added).toEqual([1])
+    expect(relay.encode([1, 2])).toEqual(rawAwarenessUpdate([]))
+    expect(relay.apply(rawAwarenessUpdate([[1, 1, '{"back":true}']]), 0).added).toEqual([1])
   })
 
   it('refuses garbage before changing anything', () => {
     const relay = new AwarenessRelay()
-    expect(() => relay.apply(rawUpdate([[1, 1, '{}'], [2, 1, '{not json']]), 0)).toThrow()
+    expect(() => relay.apply(rawAwarenessUpdate([[1, 1, '{}'], [2, 1, '{not json']]), 0)).toThrow()
     expect(() => relay.apply(Uint8Array.of(5, 1), 0)).toThrow()
     expect(relay.size).toBe(0)
-    expect(relay.encode([1])).toEqual(rawUpdate([]))
+    expect(relay.encode([1])).toEqual(rawAwarenessUpdate([]))
   })
 })

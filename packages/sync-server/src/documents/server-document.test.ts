@@ -7,7 +7,7 @@ import { MemoryDocStorage } from '../storage/memory.js'
 import { ServerDocument } from './server-document.js'
 import { WriteQueue } from './write-queue.js'
 import type { DocumentPeer } from './server-document.js'
-import { recordingPeer, syncPayload } from '../../test/recording-peer.js'
+import { recordingPeer, syncPayload } from '../../test/unit-helpers.js'
 
 /** A loaded document over memory storage, with its storage and a writer replica. */
 async function loaded(name = 'doc', stored: Uint8Array[] = [], logger: Logger = silentLogger) {

@@ -8,7 +8,7 @@ import { MemoryDocStorage } from '../storage/memory.js'
 import { ServerDocument } from './server-document.js'
 import { UpdateTap, integratedExactly } from './update-tap.js'
 import { WriteQueue } from './write-queue.js'
-import { recordingPeer, syncPayload } from '../../test/recording-peer.js'
+import { recordingPeer, syncPayload } from '../../test/unit-helpers.js'
 
 /** Changes of `doc` made by `change`, as one update. */
 function updateOf(doc: Y.Doc, change: () => void): Uint8Array {

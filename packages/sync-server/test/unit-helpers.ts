@@ -1,4 +1,6 @@
+// Helpers for tests that need no running server: document peers and protocol bytes.
 import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
 import type { DocumentPeer } from '../src/documents/server-document.js'
 
 /** A peer that records what it is sent: a stock client by default, which wants its own updates back. */
@@ -13,4 +15,16 @@ export function syncPayload(message: Uint8Array): Uint8Array {
   decoding.readVarUint(decoder)
   decoding.readVarUint(decoder)
   return decoding.readVarUint8Array(decoder)
+}
+
+/** An awareness update of raw entries, for clocks and states a stock client would not send. */
+export function rawAwarenessUpdate(entries: ReadonlyArray<[client: number, clock: number, json: string]>): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, entries.length)
+  for (const [client, clock, json] of entries) {
+    encoding.writeVarUint(encoder, client)
+    encoding.writeVarUint(encoder, clock)
+    encoding.writeVarString(encoder, json)
+  }
+  return encoding.toUint8Array(encoder)
 }
