@@ -36,6 +36,18 @@ export class ExpiryTracker {
     this.expiries.delete(key)
   }
 
+  /**
+   * Stops tracking `key` (its entry is being replaced or removed); returns whether its expiry
+   * had come but its notification had not gone out yet (the timer runs late, e.g. in a
+   * throttled tab, or a sweep from elsewhere arrived first), so the caller announces it.
+   */
+  takeOverdue(key: string): boolean {
+    const at = this.expiries.get(key)
+    if (at === undefined) return false
+    this.expiries.delete(key)
+    return at <= this.options.now()
+  }
+
   clear(): void {
     this.expiries.clear()
     this.cancel()

@@ -177,6 +177,52 @@ describe('KvRegister', () => {
     }
   })
 
+  it('announces an expiry once even when the entry is swept or rewritten before its timer fires', () => {
+    // Timers that never fire: a throttled background tab, or a server sweep that arrives first.
+    const late = { setTimeout: (() => 0) as unknown as typeof setTimeout, clearTimeout: () => {} }
+    let now = 10_000
+    const sweeper = new KvRegister(new Y.Doc(), { now: () => now })
+    const readerDoc = new Y.Doc()
+    const reader = new KvRegister(readerDoc, { now: () => now, timers: late })
+    const seen: KvChange[] = []
+    reader.onChange((changes) => seen.push(...changes))
+    const share = () => sync(sweeper.doc, readerDoc)
+    sweeper.set('session', 'abc', { ttl: 1_000 })
+    sweeper.set('draft', 'x', { ttl: 1_000 })
+    share()
+    seen.length = 0
+    now = 11_000
+    // Another replica's sweep reaches the reader first: the expiry is still announced, once.
+    expect(sweeper.sweepExpired()).toBe(2)
+    share()
+    expect(seen).toEqual([
+      { key: 'session', value: undefined, oldValue: 'abc', origin: 'expired' },
+      { key: 'draft', value: undefined, oldValue: 'x', origin: 'expired' },
+    ])
+    // The reader's own sweep of its own expired write, and a write over an expired key.
+    seen.length = 0
+    reader.set('mine', 1, { ttl: 1_000 })
+    reader.set('other', 'old', { ttl: 1_000 })
+    seen.length = 0
+    now = 12_000
+    expect(reader.sweepExpired()).toBe(1 + 1)
+    expect(seen).toEqual([
+      { key: 'mine', value: undefined, oldValue: 1, origin: 'expired' },
+      { key: 'other', value: undefined, oldValue: 'old', origin: 'expired' },
+    ])
+    reader.set('again', 'a', { ttl: 1_000 })
+    now = 13_000
+    seen.length = 0
+    reader.set('again', 'b')
+    expect(seen).toEqual([
+      { key: 'again', value: undefined, oldValue: 'a', origin: 'expired' },
+      { key: 'again', value: 'b', oldValue: undefined, origin: 'local' },
+    ])
+    // Nothing is announced twice.
+    share()
+    expect(seen.length).toBe(2)
+  })
+
   it('keeps the document bounded when the same keys are rewritten', () => {
     const { kv, doc } = replica()
     kv.transact(() => {

@@ -9,6 +9,9 @@ import { appendToArray } from './append.js'
 import { forEachAddedItem } from './added-items.js'
 
 /** Where a change came from: this replica, another replica, or the passing of its TTL. */
+/** An empty key set (most transactions have no overdue expiry). */
+const NO_KEYS: ReadonlySet<string> = new Set()
+
 export type KvChangeOrigin = 'local' | 'remote' | 'expired'
 
 /** One visible change of one key. `value` is `undefined` when the key is now absent. */
@@ -145,6 +148,11 @@ export class KvRegister {
   private readonly onInvalidEntry: ((report: InvalidEntryReport) => void) | undefined
   private readonly listeners = new Set<(changes: KvChange[]) => void>()
   private readonly expiry: ExpiryTracker
+  /**
+   * Keys of this transaction whose entry expired but was replaced or removed before its expiry
+   * was announced (see ExpiryTracker.takeOverdue): announced with the transaction's changes.
+   */
+  private overdue = new Set<string>()
   private destroyed = false
 
   constructor(doc: Y.Doc, options: KvRegisterOptions = {}) {
@@ -398,8 +406,14 @@ export class KvRegister {
     const added = this.addedItems(transaction)
     const losers = this.admit(added, before)
     this.forgetWritten()
+    // Taken before deleteLosers: its repair transaction runs this handler again, inside this one.
+    let overdue: ReadonlySet<string> = NO_KEYS
+    if (this.overdue.size > 0) {
+      overdue = this.overdue
+      this.overdue = new Set()
+    }
     this.deleteLosers(losers)
-    if (before !== undefined && before.size > 0) this.emit(before, transaction.origin === KvOrigins.local ? 'local' : 'remote')
+    if (before !== undefined && before.size > 0) this.emit(before, transaction.origin === KvOrigins.local ? 'local' : 'remote', overdue)
   }
 
   /** Removes index slots whose item this transaction deleted (a remote replica saw a winner). */
@@ -414,7 +428,7 @@ export class KvRegister {
       if (before !== undefined && !before.has(key)) before.set(key, slot)
       this.slots.delete(key)
       this.winnerKeys.delete(struct)
-      this.expiry.forget(key)
+      if (this.expiry.takeOverdue(key)) this.overdue.add(key)
     })
   }
 
@@ -446,6 +460,7 @@ export class KvRegister {
       if (current !== undefined) {
         losers.push(current.item)
         this.winnerKeys.delete(current.item)
+        if (this.expiry.takeOverdue(entry.key)) this.overdue.add(entry.key)
       }
       if (before !== undefined && !before.has(entry.key)) before.set(entry.key, current)
       this.slots.set(entry.key, { item, entry })
@@ -501,13 +516,17 @@ export class KvRegister {
     }, KvOrigins.repair)
   }
 
-  private emit(before: Map<string, Slot | undefined>, origin: KvChangeOrigin): void {
+  /** Change events of one transaction; `overdue` keys first get the expiry they were owed. */
+  private emit(before: Map<string, Slot | undefined>, origin: KvChangeOrigin, overdue: ReadonlySet<string>): void {
     if (this.listeners.size === 0) return
     const now = this.now()
     const changes: KvChange[] = []
     for (const [key, oldSlot] of before) {
       const oldEntry = oldSlot?.entry
       const newEntry = this.slots.get(key)?.entry
+      if (overdue.has(key) && oldEntry !== undefined && !oldEntry.tombstone && oldEntry.value !== undefined) {
+        changes.push(lazyChange(key, 'expired', undefined, oldEntry.value))
+      }
       const wasVisible = visible(oldEntry, now)
       const isVisible = visible(newEntry, now)
       if (!wasVisible && !isVisible) continue
