@@ -161,4 +161,20 @@ describe('records another instance stored', () => {
     await writer.close()
     await reader.close()
   })
+
+  it('refuses a record that is not an update, in a read-back and in a compaction, and leaves it', async () => {
+    const name = uniqueName()
+    const persistence = await IndexedDbPersistence.open(name)
+    await persistence.load()
+    // Another writer (not kvsync) puts something else into the log.
+    const foreign = await openDB(databaseName(name))
+    await foreign.add('updates', { not: 'an update' })
+    foreign.close()
+    await expect(persistence.readUnknown()).rejects.toMatchObject({ code: 'CORRUPT_DATA' })
+    await expect(persistence.compact({ snapshot: () => new Uint8Array([0, 0]) })).rejects.toMatchObject({ code: 'CORRUPT_DATA' })
+    await persistence.close()
+    const check = await openDB(databaseName(name))
+    expect(await check.getAll('updates')).toEqual([{ not: 'an update' }])
+    check.close()
+  })
 })

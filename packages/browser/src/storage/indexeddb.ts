@@ -159,12 +159,10 @@ export class IndexedDbPersistence implements LocalPersistence {
       if (format !== undefined && format > IDB_FORMAT_VERSION) {
         throw new KvsyncError('UNSUPPORTED_FORMAT', `store "${this.storeName}" uses format ${format}, newer than ${IDB_FORMAT_VERSION}; it was left as is`)
       }
-      for (const update of updates) {
-        if (!isStoredUpdate(update)) throw new KvsyncError('CORRUPT_DATA', `store database "${this.name}" holds a record that is not an update; it was left as is`)
-      }
+      this.assertUpdates(updates)
       recordIds.forEach((id) => this.known.add(id))
-      this.size.loaded(updates as StoredUpdate[])
-      return updates as StoredUpdate[]
+      this.size.loaded(updates)
+      return updates
     } catch (error) {
       throw persistenceError(error, 'loading')
     }
@@ -234,8 +232,14 @@ export class IndexedDbPersistence implements LocalPersistence {
   private async readUnknownIn(updates: IDBPObjectStore<StoreSchema, ['updates'], 'updates', 'readonly' | 'readwrite'>): Promise<UnknownRecords> {
     const records = (await updates.getAllKeys()).filter((id) => !this.known.has(id))
     if (records.length === 0) return { records, updates: [] }
-    const values = await Promise.all(records.map((id) => updates.get(id)))
-    return { records, updates: values.filter(isStoredUpdate) }
+    const values: unknown[] = await Promise.all(records.map((id) => updates.get(id)))
+    this.assertUpdates(values)
+    return { records, updates: values }
+  }
+
+  /** Refuses a log holding anything but updates (CORRUPT_DATA), so nothing is cleared unread. */
+  private assertUpdates(values: unknown[]): asserts values is StoredUpdate[] {
+    if (!values.every(isStoredUpdate)) throw new KvsyncError('CORRUPT_DATA', `store database "${this.name}" holds a record that is not an update; it was left as is`)
   }
 
   markKnown(records: readonly number[]): void {
