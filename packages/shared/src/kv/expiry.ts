@@ -32,10 +32,6 @@ export class ExpiryTracker {
     if (expiresAt < this.timerAt) this.schedule(expiresAt)
   }
 
-  forget(key: string): void {
-    this.expiries.delete(key)
-  }
-
   /**
    * Stops tracking `key` (its entry is being replaced or removed); returns whether its expiry
    * had come but its notification had not gone out yet (the timer runs late, e.g. in a

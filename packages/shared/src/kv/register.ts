@@ -9,9 +9,6 @@ import { appendToArray } from './append.js'
 import { forEachAddedItem } from './added-items.js'
 
 /** Where a change came from: this replica, another replica, or the passing of its TTL. */
-/** An empty key set (most transactions have no overdue expiry). */
-const NO_KEYS: ReadonlySet<string> = new Set()
-
 export type KvChangeOrigin = 'local' | 'remote' | 'expired'
 
 /** One visible change of one key. `value` is `undefined` when the key is now absent. */
@@ -148,11 +145,6 @@ export class KvRegister {
   private readonly onInvalidEntry: ((report: InvalidEntryReport) => void) | undefined
   private readonly listeners = new Set<(changes: KvChange[]) => void>()
   private readonly expiry: ExpiryTracker
-  /**
-   * Keys of this transaction whose entry expired but was replaced or removed before its expiry
-   * was announced (see ExpiryTracker.takeOverdue): announced with the transaction's changes.
-   */
-  private overdue = new Set<string>()
   private destroyed = false
 
   constructor(doc: Y.Doc, options: KvRegisterOptions = {}) {
@@ -402,22 +394,19 @@ export class KvRegister {
     }
     // What each touched key held before, for the change events; a silent transaction has none.
     const before = transaction.meta.get(SILENT) === true ? undefined : new Map<string, Slot | undefined>()
-    this.evictDeletedWinners(transaction, before)
+    // Keys whose entry expired but was replaced or removed before its expiry was announced
+    // (see ExpiryTracker.takeOverdue): announced with this transaction's changes.
+    const overdue = before === undefined ? undefined : new Set<string>()
+    this.evictDeletedWinners(transaction, before, overdue)
     const added = this.addedItems(transaction)
-    const losers = this.admit(added, before)
+    const losers = this.admit(added, before, overdue)
     this.forgetWritten()
-    // Taken before deleteLosers: its repair transaction runs this handler again, inside this one.
-    let overdue: ReadonlySet<string> = NO_KEYS
-    if (this.overdue.size > 0) {
-      overdue = this.overdue
-      this.overdue = new Set()
-    }
     this.deleteLosers(losers)
-    if (before !== undefined && before.size > 0) this.emit(before, transaction.origin === KvOrigins.local ? 'local' : 'remote', overdue)
+    if (before !== undefined && overdue !== undefined && before.size > 0) this.emit(before, transaction.origin === KvOrigins.local ? 'local' : 'remote', overdue)
   }
 
   /** Removes index slots whose item this transaction deleted (a remote replica saw a winner). */
-  private evictDeletedWinners(transaction: Y.Transaction, before: Map<string, Slot | undefined> | undefined): void {
+  private evictDeletedWinners(transaction: Y.Transaction, before: Map<string, Slot | undefined> | undefined, overdue: Set<string> | undefined): void {
     if (transaction.deleteSet.clients.size === 0) return
     Y.iterateDeletedStructs(transaction, transaction.deleteSet, (struct) => {
       if (!(struct instanceof Y.Item)) return
@@ -428,7 +417,7 @@ export class KvRegister {
       if (before !== undefined && !before.has(key)) before.set(key, slot)
       this.slots.delete(key)
       this.winnerKeys.delete(struct)
-      if (this.expiry.takeOverdue(key)) this.overdue.add(key)
+      if (this.expiry.takeOverdue(key)) overdue?.add(key)
     })
   }
 
@@ -445,7 +434,7 @@ export class KvRegister {
    * Indexes candidate items: each either becomes its key's winner or is a loser. Returns the
    * live items that lost, for deletion. Records each touched key's previous slot in `before`.
    */
-  private admit(items: Y.Item[], before: Map<string, Slot | undefined> | undefined): Y.Item[] {
+  private admit(items: Y.Item[], before: Map<string, Slot | undefined> | undefined, overdue?: Set<string>): Y.Item[] {
     const losers: Y.Item[] = []
     for (const item of items) {
       if (item.deleted) continue
@@ -460,7 +449,7 @@ export class KvRegister {
       if (current !== undefined) {
         losers.push(current.item)
         this.winnerKeys.delete(current.item)
-        if (this.expiry.takeOverdue(entry.key)) this.overdue.add(entry.key)
+        if (this.expiry.takeOverdue(entry.key)) overdue?.add(entry.key)
       }
       if (before !== undefined && !before.has(entry.key)) before.set(entry.key, current)
       this.slots.set(entry.key, { item, entry })
