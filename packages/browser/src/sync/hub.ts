@@ -48,8 +48,8 @@ export class SyncHub {
   private leaderVector: Map<number, number> | undefined
   private queued: TabMessage[] | undefined = []
   private closed = false
-  /** The read-back of unknown records under way (see readUnannounced), and whether to read once more. */
-  private reading: Promise<void> | undefined
+  /** A read-back of unknown records is under way (see readUnannounced), and whether to read once more. */
+  private reading = false
   private readAgain = false
 
   constructor(private readonly options: SyncHubOptions) {
@@ -194,12 +194,13 @@ export class SyncHub {
    * apply the same records each; a request during a read runs one more read after it.
    */
   private readUnannounced(): void {
-    if (this.reading !== undefined) {
+    if (this.reading) {
       this.readAgain = true
       return
     }
-    this.reading = this.readUnknownRecords().finally(() => {
-      this.reading = undefined
+    this.reading = true
+    void this.readUnknownRecords().finally(() => {
+      this.reading = false
       if (this.readAgain && !this.closed) {
         this.readAgain = false
         this.readUnannounced()
