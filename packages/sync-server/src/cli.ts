@@ -58,6 +58,7 @@ async function main(): Promise<void> {
       insecure: config.insecure,
       idleUnloadMs: config.idleUnloadMs,
       hibernateAfterMs: config.hibernateAfterMs,
+      releaseFreedMemory: !config.keepFreedMemory,
       compactAfterUpdates: config.compactAfter,
       maxPayloadBytes: config.maxMessageBytes,
       maxConnections: config.maxConnections,

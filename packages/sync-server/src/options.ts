@@ -78,6 +78,13 @@ export interface SyncServerOptions {
   readonly pingIntervalMs?: number
   /** How long `close()` waits for clients to acknowledge the close before dropping them. Default `2_000` ms. */
   readonly closeTimeoutMs?: number
+  /**
+   * Give the memory that unloaded and hibernated stores freed back to the system (glibc's
+   * `malloc_trim`, through a small native helper the package builds when it is installed):
+   * without it the process keeps its peak RSS. Where the helper is missing or the C library is
+   * not glibc, nothing happens (a debug line says so). Default `true`.
+   */
+  readonly releaseFreedMemory?: boolean
   /** Receives log lines. Default: one line per event on stderr, without debug lines. */
   readonly logger?: Logger
 }
@@ -106,6 +113,7 @@ export interface ResolvedOptions {
   readonly maxAwarenessBytes: number
   readonly maxAwarenessClients: number
   readonly rejectGraceMs: number
+  readonly releaseFreedMemory: boolean
 }
 
 /** Applies defaults; throws a `KvsyncError` `INVALID_OPTION` naming the first bad option. */
@@ -140,6 +148,7 @@ export function resolveOptions(options: SyncServerOptions): ResolvedOptions {
     maxAwarenessBytes: positiveInteger('maxAwarenessBytes', options.maxAwarenessBytes, 64 * 1024),
     maxAwarenessClients: positiveInteger('maxAwarenessClients', options.maxAwarenessClients, 8),
     rejectGraceMs: nonNegativeInteger('rejectGraceMs', options.rejectGraceMs, 1_000),
+    releaseFreedMemory: booleanOption('releaseFreedMemory', options.releaseFreedMemory, true),
   }
 }
 
@@ -154,6 +163,12 @@ function nonNegativeInteger(name: string, value: number | undefined, fallback: n
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new KvsyncError('INVALID_OPTION', `${name} must be a non-negative integer, got ${String(value)}`)
   }
+  return value
+}
+
+function booleanOption(name: string, value: boolean | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw new KvsyncError('INVALID_OPTION', `${name} must be true or false, got ${String(value)}`)
   return value
 }
 

@@ -7,6 +7,8 @@ import { DocumentRegistry } from './documents/registry.js'
 import { WriteQueue } from './documents/write-queue.js'
 import { createRequestHandler } from './http/handler.js'
 import { createLineLogger, errorCode } from './logger.js'
+import { FreedMemoryTrimmer } from './memory/freed-memory-trimmer.js'
+import { loadMallocTrim } from './memory/malloc-trim.js'
 import { createServerMetrics } from './metrics/server-metrics.js'
 import { isLoopbackHost, resolveOptions } from './options.js'
 import type { SyncServerOptions } from './options.js'
@@ -99,6 +101,20 @@ export function createSyncServer(options: SyncServerOptions = {}): SyncServer & 
     onWritten: (_kind, seconds) => metrics.persistSeconds.observe(seconds),
     onFailed: (error) => metrics.errors.inc({ code: isKvsyncError(error) ? error.code : 'STORAGE_FAILED' }),
   })
+  const trimmer = config.releaseFreedMemory ? createTrimmer() : undefined
+  function createTrimmer(): FreedMemoryTrimmer | undefined {
+    const mallocTrim = loadMallocTrim()
+    if (mallocTrim === undefined) {
+      logger.debug('freed memory is not given back to the system: the native malloc_trim helper is not built or the C library is not glibc')
+      return undefined
+    }
+    return new FreedMemoryTrimmer({
+      trim: () => {
+        metrics.memoryTrims.inc()
+        return mallocTrim()
+      },
+    })
+  }
   registry = new DocumentRegistry({
     storage,
     queue,
@@ -110,6 +126,7 @@ export function createSyncServer(options: SyncServerOptions = {}): SyncServer & 
     sweepIntervalMs: config.sweepIntervalMs,
     tombstoneRetentionMs: config.tombstoneRetentionMs,
     maxPendingBytes: config.maxPayloadBytes,
+    ...(trimmer !== undefined ? { onMemoryFreed: () => trimmer.noteFreed() } : {}),
   })
   endpoint = new WebSocketEndpoint({
     registry,
@@ -184,6 +201,7 @@ export function createSyncServer(options: SyncServerOptions = {}): SyncServer & 
       logger.error('closing storage failed', { code: errorCode(error), error })
     }
     await httpClosed
+    trimmer?.close()
     if (failure !== undefined) throw failure
   }
 

@@ -3,6 +3,7 @@ import * as Y from 'yjs'
 import { CloseCodes, KvsyncError } from '@kvsync/shared'
 import type { DocStorage } from '@kvsync/shared'
 import { MemoryDocStorage } from '../src/index.js'
+import type { SyncServer, SyncServerInternals } from '../src/index.js'
 import { RawClient, serverFixtures, updateFrame } from './helpers.js'
 
 const { cleanups, client, server } = serverFixtures()
@@ -64,6 +65,24 @@ describe('connection and document lifecycle', () => {
     const later = client(`${url}/kept`)
     await vi.waitFor(() => expect(later.map.get('still')).toBe('here'))
     expect(loads).toEqual(['kept', 'kept'])
+  })
+
+  it('gives the memory of unloaded stores back to the system (malloc_trim on glibc), unless releaseFreedMemory is false', async () => {
+    const isGlibc = Boolean((process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime)
+    const trims = (running: SyncServer): number => Number(/^kvsync_memory_trims_total (\d+)$/m.exec((running as SyncServer & SyncServerInternals).metricsText())?.[1])
+    const unloadOne = async (options: { releaseFreedMemory?: boolean }): Promise<SyncServer> => {
+      const { url, server: running } = await server({ idleUnloadMs: 1, ...options })
+      const raw = new RawClient(`${url}/trimmed`)
+      await vi.waitFor(() => expect(raw.synced).toBe(true))
+      await raw.close()
+      await vi.waitFor(() => expect(running.stats().loadedStores).toBe(0))
+      return running
+    }
+    const releasing = await unloadOne({})
+    if (isGlibc) await vi.waitFor(() => expect(trims(releasing)).toBeGreaterThanOrEqual(1))
+    const keeping = await unloadOne({ releaseFreedMemory: false })
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(trims(keeping)).toBe(0)
   })
 
   it('drops a connection that stops answering pings', async () => {

@@ -29,6 +29,8 @@ export interface DocumentRegistryOptions {
   /** Bound on a document's updates waiting for missing dependencies; see `ServerDocument`. */
   readonly maxPendingBytes: number
   readonly metrics?: ServerMetrics
+  /** Called after documents were unloaded or hibernated: their memory is garbage now. */
+  readonly onMemoryFreed?: () => void
 }
 
 /**
@@ -115,6 +117,7 @@ export class DocumentRegistry {
     const started = performance.now()
     let hibernated = 0
     if (this.#options.hibernateAfterMs === 0) return { hibernated, more: false }
+    let more = false
     for (const document of this.#loaded) {
       if (document.hibernated || now - document.changedAt < hibernationDelayMs(this.#options.hibernateAfterMs, document.sizeBytes)) continue
       try {
@@ -123,9 +126,13 @@ export class DocumentRegistry {
         this.#options.logger.error('hibernating failed', { doc: document.name, code: errorCode(error), error })
       }
       // Checked after each document, so every slice makes progress.
-      if (performance.now() - started >= budgetMs) return { hibernated, more: true }
+      if (performance.now() - started >= budgetMs) {
+        more = true
+        break
+      }
     }
-    return { hibernated, more: false }
+    if (hibernated > 0) this.#options.onMemoryFreed?.()
+    return { hibernated, more }
   }
 
   /**
@@ -262,6 +269,7 @@ export class DocumentRegistry {
     this.#options.queue.forget(entry.name)
     document.destroy()
     this.#options.metrics?.storesUnloaded.inc()
+    this.#options.onMemoryFreed?.()
     this.#options.logger.debug('unloaded', { doc: entry.name })
   }
 
