@@ -147,6 +147,9 @@ describe('KvRegister', () => {
     expect(second.oldValue).toEqual({ list: [1] })
     expect(second.value).toBe(second.value)
     expect(first.value).toEqual({ list: [1] })
+    // Its own enumerable properties, so spreading or logging a change shows its values.
+    expect(Object.keys(second)).toEqual(['key', 'origin', 'value', 'oldValue'])
+    expect({ ...second }).toEqual({ key: 'a', origin: 'local', value: { list: [2] }, oldValue: { list: [1] } })
     // A well-formed entry whose value bytes do not decode (another client wrote it): the change
     // is delivered, and only reading its value fails, with the value codec's error.
     const other = new Y.Doc()
