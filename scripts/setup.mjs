@@ -29,6 +29,15 @@ export async function setup({ example = true } = {}) {
     step('Dependencies are up to date (node_modules is newer than pnpm-lock.yaml)')
   }
 
+  // The install builds it (the package's install script), but a checkout installed before the
+  // addon existed, or whose source changed since, is not reinstalled: build it here then.
+  const addon = join(root, 'packages', 'sync-server', 'native', 'build', 'Release', 'kvsync_malloc_trim.node')
+  const addonSource = join(root, 'packages', 'sync-server', 'native', 'malloc_trim.c')
+  if (process.platform === 'linux' && (mtime(addon) ?? 0) < (mtime(addonSource) ?? 0)) {
+    step('Building the server\'s native malloc_trim helper')
+    await runOrFail('Building the native helper', process.execPath, [join(root, 'packages', 'sync-server', 'scripts', 'build-native.mjs')])
+  }
+
   step('Building packages (tsc -b)')
   await runOrFail('Building packages', pnpm[0], [...pnpm.slice(1), 'run', 'build'])
 

@@ -7,8 +7,7 @@ import { DocumentRegistry } from './documents/registry.js'
 import { WriteQueue } from './documents/write-queue.js'
 import { createRequestHandler } from './http/handler.js'
 import { createLineLogger, errorCode } from './logger.js'
-import { FreedMemoryTrimmer } from './memory/freed-memory-trimmer.js'
-import { loadMallocTrim } from './memory/malloc-trim.js'
+import { createFreedMemoryTrimmer } from './memory/freed-memory-trimmer.js'
 import { createServerMetrics } from './metrics/server-metrics.js'
 import { isLoopbackHost, resolveOptions } from './options.js'
 import type { SyncServerOptions } from './options.js'
@@ -101,20 +100,7 @@ export function createSyncServer(options: SyncServerOptions = {}): SyncServer & 
     onWritten: (_kind, seconds) => metrics.persistSeconds.observe(seconds),
     onFailed: (error) => metrics.errors.inc({ code: isKvsyncError(error) ? error.code : 'STORAGE_FAILED' }),
   })
-  const trimmer = config.releaseFreedMemory ? createTrimmer() : undefined
-  function createTrimmer(): FreedMemoryTrimmer | undefined {
-    const mallocTrim = loadMallocTrim()
-    if (mallocTrim === undefined) {
-      logger.debug('freed memory is not given back to the system: the native malloc_trim helper is not built or the C library is not glibc')
-      return undefined
-    }
-    return new FreedMemoryTrimmer({
-      trim: () => {
-        metrics.memoryTrims.inc()
-        return mallocTrim()
-      },
-    })
-  }
+  const trimmer = config.releaseFreedMemory ? createFreedMemoryTrimmer(logger, () => metrics.memoryTrims.inc()) : undefined
   registry = new DocumentRegistry({
     storage,
     queue,
@@ -186,6 +172,7 @@ export function createSyncServer(options: SyncServerOptions = {}): SyncServer & 
 
   const shutDown = async (): Promise<void> => {
     const httpClosed = http.listening ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve()
+    trimmer?.close()
     await wsEndpoint.close()
     let failure: unknown
     try {
@@ -201,7 +188,6 @@ export function createSyncServer(options: SyncServerOptions = {}): SyncServer & 
       logger.error('closing storage failed', { code: errorCode(error), error })
     }
     await httpClosed
-    trimmer?.close()
     if (failure !== undefined) throw failure
   }
 

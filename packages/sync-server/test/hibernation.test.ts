@@ -4,6 +4,7 @@ import { KvRegister } from '@kvsync/shared'
 import type { DocStorage } from '@kvsync/shared'
 import { MemoryDocStorage } from '../src/index.js'
 import type { SyncServer, SyncServerInternals } from '../src/index.js'
+import { isGlibc } from '../src/memory/malloc-trim.js'
 import { RawClient, serverFixtures, stockClient } from './helpers.js'
 import { SECRET, claims, hs256 } from './tokens.js'
 
@@ -68,6 +69,16 @@ describe('hibernating idle stores', () => {
     await vi.waitFor(() => expect(reader.map.toJSON()).toEqual({ a: 1, counter: 19, b: 2 }))
     expect(metric(running, 'stores_woken_total')).toBeGreaterThan(woken)
     await vi.waitFor(() => expect(running.stats().hibernatedStores).toBe(1))
+  })
+
+  it('gives the memory a hibernation freed back to the system (glibc)', async () => {
+    const { url, server: running } = await server()
+    const writer = client(`${url}/trimmed`, { hello: true })
+    await vi.waitFor(() => expect(writer.synced).toBe(true))
+    writer.map.set('a', 1)
+    await vi.waitFor(() => expect(writer.allAcked).toBe(true))
+    await vi.waitFor(() => expect(running.stats()).toMatchObject({ loadedStores: 1, hibernatedStores: 1 }))
+    if (isGlibc()) await vi.waitFor(() => expect(metric(running, 'memory_trims_total')).toBeGreaterThanOrEqual(1))
   })
 
   it('syncs a new stock y-websocket client from a hibernated store without waking it', async () => {

@@ -146,6 +146,7 @@ describe('KvRegister', () => {
     expect(second.value).toEqual({ list: [2] })
     expect(second.oldValue).toEqual({ list: [1] })
     expect(second.value).toBe(second.value)
+    expect(second.oldValue).toBe(second.oldValue)
     expect(first.value).toEqual({ list: [1] })
     // Its own enumerable properties, so spreading or logging a change shows its values.
     expect(Object.keys(second)).toEqual(['key', 'origin', 'value', 'oldValue'])
@@ -159,6 +160,8 @@ describe('KvRegister', () => {
     Y.applyUpdate(doc, Y.encodeStateAsUpdate(other, Y.encodeStateVector(doc)))
     const change = batches.at(-1)![0]!
     expect(change.key).toBe('b')
+    expect(() => change.value).toThrow(expect.objectContaining({ code: 'CORRUPT_DATA' }))
+    // Not cached as undefined: every read says the bytes are bad.
     expect(() => change.value).toThrow(expect.objectContaining({ code: 'CORRUPT_DATA' }))
   })
 

@@ -108,5 +108,5 @@ export const SETTINGS: ReadonlyArray<Setting> = [
   { key: 'pingIntervalMs', flag: 'ping-interval-ms', env: 'KVSYNC_PING_INTERVAL_MS', type: 'integer', valueName: 'MS', min: 100, help: 'ping clients this often; drop those that miss one' },
   { key: 'shutdownTimeoutMs', flag: 'shutdown-timeout-ms', env: 'KVSYNC_SHUTDOWN_TIMEOUT_MS', type: 'integer', valueName: 'MS', min: 0, help: 'on SIGTERM, wait this long for clients to close' },
   { key: 'tombstoneRetentionDays', flag: 'tombstone-retention-days', env: 'KVSYNC_TOMBSTONE_RETENTION_DAYS', type: 'number', valueName: 'DAYS', min: 0.001, help: 'keep delete tombstones this long (docs/semantics.md)' },
-  { key: 'keepFreedMemory', flag: 'keep-freed-memory', env: 'KVSYNC_KEEP_FREED_MEMORY', type: 'boolean', valueName: '', help: 'do not give memory freed by unloaded stores back to the system (malloc_trim)' },
+  { key: 'keepFreedMemory', flag: 'keep-freed-memory', env: 'KVSYNC_KEEP_FREED_MEMORY', type: 'boolean', valueName: '', help: 'do not give memory freed by unloaded or hibernated stores back to the system (malloc_trim)' },
 ]

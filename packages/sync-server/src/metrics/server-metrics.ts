@@ -16,7 +16,7 @@ export interface ServerMetrics {
   readonly storesUnloaded: Counter
   readonly storesHibernated: Counter
   readonly storesWoken: Counter
-  /** Trims of the C allocator's free memory (see `FreedMemoryTrimmer`). */
+  /** Calls of `malloc_trim` (see `FreedMemoryTrimmer`). */
   readonly memoryTrims: Counter
   /** Errors by `KvsyncErrorCode` (rejected connections, refused writes, closes, storage failures). */
   readonly errors: Counter
@@ -55,7 +55,7 @@ export function createServerMetrics(sources: GaugeSources): ServerMetrics {
     storesUnloaded: registry.counter('kvsync_stores_unloaded_total', 'Stores unloaded after being idle.'),
     storesHibernated: registry.counter('kvsync_stores_hibernated_total', 'Loaded stores hibernated after being idle.'),
     storesWoken: registry.counter('kvsync_stores_woken_total', 'Hibernated stores woken (decoded) again.'),
-    memoryTrims: registry.counter('kvsync_memory_trims_total', 'Times freed memory was given back to the system (malloc_trim) after stores unloaded or hibernated.'),
+    memoryTrims: registry.counter('kvsync_memory_trims_total', 'Calls of malloc_trim that give freed memory back to the system after stores unloaded or hibernated.'),
     errors: registry.counter('kvsync_errors_total', 'Errors by code.'),
     persistSeconds: registry.histogram('kvsync_persist_duration_seconds', 'Duration of one storage write (group commit or compaction).', [
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
