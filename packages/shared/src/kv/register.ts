@@ -95,6 +95,11 @@ function lazyChange(key: string, origin: KvChangeOrigin, value: Uint8Array | und
   }
 }
 
+/** Adds the `expired` change of `key` whose entry was `entry`, if it held a value. */
+function pushExpired(changes: KvChange[], key: string, entry: KvEntry | undefined): void {
+  if (entry !== undefined && !entry.tombstone && entry.value !== undefined) changes.push(lazyChange(key, 'expired', undefined, entry.value))
+}
+
 function visible(entry: KvEntry | undefined, now: number): entry is KvEntry {
   return entry !== undefined && !entry.tombstone && (entry.expiresAt === undefined || entry.expiresAt > now)
 }
@@ -516,9 +521,7 @@ export class KvRegister {
     for (const [key, oldSlot] of before) {
       const oldEntry = oldSlot?.entry
       const newEntry = this.slots.get(key)?.entry
-      if (overdue.has(key) && oldEntry !== undefined && !oldEntry.tombstone && oldEntry.value !== undefined) {
-        changes.push(lazyChange(key, 'expired', undefined, oldEntry.value))
-      }
+      if (overdue.has(key)) pushExpired(changes, key, oldEntry)
       const wasVisible = visible(oldEntry, now)
       const isVisible = visible(newEntry, now)
       if (!wasVisible && !isVisible) continue
@@ -529,11 +532,7 @@ export class KvRegister {
 
   private announceExpired(keys: string[]): void {
     const changes: KvChange[] = []
-    for (const key of keys) {
-      const entry = this.slots.get(key)?.entry
-      if (entry === undefined || entry.tombstone || entry.value === undefined) continue
-      changes.push(lazyChange(key, 'expired', undefined, entry.value))
-    }
+    for (const key of keys) pushExpired(changes, key, this.slots.get(key)?.entry)
     this.deliver(changes)
   }
 
