@@ -93,7 +93,7 @@ export class TabCoordinator {
       if (!this.closed) this.receive(event.data)
     }
     this.wake.port1.onmessage = () => this.flush()
-    this.channel.postMessage({ type: 'hello' } satisfies TabMessage)
+    this.sendNow('hello')
   }
 
   /**
@@ -139,22 +139,26 @@ export class TabCoordinator {
     if (this.outbox.length === 1) this.wake.port2.postMessage(undefined)
   }
 
+  private receive(message: TabMessage): void {
+    if (message.type === 'hello') {
+      this.metAnotherTab = true
+      this.sendNow('here')
+    } else if (!this.metAnotherTab) {
+      // Company found by its reply (or by an older kvsync's message): what this tab committed
+      // unannounced until now is for the others to read back, so they must hear from it.
+      this.metAnotherTab = true
+      this.sendNow('hello')
+    }
+    this.options.onMessage(message)
+  }
+
   /**
    * `hello` and `here` go out at once, not through the outbox, so they may overtake messages
    * queued before them; harmless, since they only make the receiver read the log back, and
    * what those messages carry is in IndexedDB already (or comes right after).
    */
-  private receive(message: TabMessage): void {
-    if (message.type === 'hello') {
-      this.metAnotherTab = true
-      this.channel.postMessage({ type: 'here' } satisfies TabMessage)
-    } else if (!this.metAnotherTab) {
-      // Company found by its reply (or by an older kvsync's message): what this tab committed
-      // unannounced until now is for the others to read back, so they must hear from it.
-      this.metAnotherTab = true
-      this.channel.postMessage({ type: 'hello' } satisfies TabMessage)
-    }
-    this.options.onMessage(message)
+  private sendNow(type: 'hello' | 'here'): void {
+    this.channel.postMessage({ type } satisfies TabMessage)
   }
 
   private flush(): void {
@@ -169,7 +173,7 @@ export class TabCoordinator {
     this.flush()
     // A tab opening now may have loaded the log before this tab's last commits and not reached
     // it with its hello yet: `here` makes it read them back.
-    if (!this.metAnotherTab) this.channel.postMessage({ type: 'here' } satisfies TabMessage)
+    if (!this.metAnotherTab) this.sendNow('here')
     this.wake.port1.close()
     this.wake.port2.close()
     this.closed = true
