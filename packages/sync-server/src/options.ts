@@ -81,8 +81,8 @@ export interface SyncServerOptions {
   /**
    * Give the memory that unloaded and hibernated stores freed back to the system (glibc's
    * `malloc_trim`, through a small native helper the package builds when it is installed):
-   * without it the process keeps its peak RSS. Where the helper is missing or the C library is
-   * not glibc, nothing happens (a debug line says so). Default `true`.
+   * without it the process keeps its peak RSS. Where the helper is missing (an info line at
+   * start says why) or the C library is not glibc (a debug line), nothing happens. Default `true`.
    */
   readonly releaseFreedMemory?: boolean
   /** Receives log lines. Default: one line per event on stderr, without debug lines. */

@@ -9,11 +9,19 @@ interface MallocTrimAddon {
 /** Where the install script (`scripts/build-native.mjs`) leaves the addon; the same from `src/` and `dist/`. */
 const ADDON_PATH = '../../native/build/Release/kvsync_malloc_trim.node'
 
-/** Whether this process runs on Linux with glibc, the only place `malloc_trim` exists. */
+let glibc: boolean | undefined
+
+/**
+ * Whether this process runs on Linux with glibc, the only place `malloc_trim` exists. Asked
+ * once per process: the answer comes from a full diagnostic report (about 4 ms), and every
+ * server started here asks.
+ */
 export function isGlibc(): boolean {
-  if (process.platform !== 'linux') return false
-  const report = process.report.getReport() as { header?: { glibcVersionRuntime?: string } }
-  return typeof report.header?.glibcVersionRuntime === 'string'
+  if (glibc === undefined) {
+    const report = process.platform === 'linux' ? (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }) : undefined
+    glibc = typeof report?.header?.glibcVersionRuntime === 'string'
+  }
+  return glibc
 }
 
 /** {@link loadMallocTrim}'s answer: the call, or why there is none. */
