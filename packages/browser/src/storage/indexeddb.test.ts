@@ -103,6 +103,29 @@ describe('durability', () => {
     expect(new Set(strict)).toEqual(new Set(['strict']))
   })
 
+  it('commits each append at once, and appends where the engine has no commit()', async () => {
+    const persistence = await IndexedDbPersistence.open(uniqueName())
+    await persistence.load()
+    const commit = vi.spyOn(IDBTransaction.prototype, 'commit')
+    try {
+      await persistence.append([new Uint8Array([0, 0])])
+      await persistence.append([new Uint8Array([0, 0]), new Uint8Array([0, 0])])
+      expect(commit).toHaveBeenCalledTimes(2)
+    } finally {
+      commit.mockRestore()
+    }
+    // Engines before IDBTransaction.commit (Safari < 15) commit when the transaction idles.
+    const original = Object.getOwnPropertyDescriptor(IDBTransaction.prototype, 'commit')!
+    delete (IDBTransaction.prototype as { commit?: unknown }).commit
+    try {
+      expect(await persistence.append([new Uint8Array([0, 0])])).toHaveLength(1)
+    } finally {
+      Object.defineProperty(IDBTransaction.prototype, 'commit', original)
+    }
+    expect(persistence.size.count).toBe(4)
+    await persistence.close()
+  })
+
   it('refuses an unknown durability with INVALID_OPTION before opening anything', async () => {
     const name = uniqueName()
     const error = await openStore(name, { persistence: 'indexeddb', durability: 'fast' as never }).catch((thrown: unknown) => thrown)

@@ -181,6 +181,11 @@ export class IndexedDbPersistence implements LocalPersistence {
         transaction = this.raw.transaction('updates', 'readwrite', this.writeOptions)
         const store = transaction.objectStore('updates')
         requests = updates.map((update) => store.add(update))
+        // Nothing else joins this transaction: committing it now lets the browser write it as
+        // soon as the adds are done, instead of after their success events reach this page and
+        // it finds the transaction idle (one round trip between the processes less, about a
+        // sixth of an awaited set in Chromium; bench L1). Optional for engines without it.
+        transaction.commit?.()
       } catch (error) {
         fail(error)
         return
