@@ -42,7 +42,11 @@ export interface CommitQueueOptions {
    * store's pending writes of this task); updates it causes join this commit.
    */
   beforeCommit?: () => void
-  /** Compact once this many updates are stored. Default 200. */
+  /**
+   * Compact once this many updates are stored. Default 500: each compaction holds the next
+   * commits back for a few round trips, which at 200 cost awaited sets about a tenth (bench L1),
+   * while opening a log of 500 small updates takes ≈ 25 ms in Chromium (200: ≈ 13 ms).
+   */
   compactAfter?: number
   /**
    * Compact once the updates appended since the snapshot take more bytes than the snapshot
@@ -80,7 +84,7 @@ export class CommitQueue {
   private disposed = false
 
   constructor(private readonly options: CommitQueueOptions) {
-    this.compactAfter = options.compactAfter ?? 200
+    this.compactAfter = options.compactAfter ?? 500
     this.compactAfterBytes = options.compactAfterBytes ?? COMPACT_AFTER_BYTES
   }
 

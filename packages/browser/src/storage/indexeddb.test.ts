@@ -42,6 +42,23 @@ describe('IndexedDB persistence', () => {
     await reopened.close()
   })
 
+  it('by default compacts the log once it passes 500 updates', async () => {
+    const name = uniqueName()
+    const count = async () => {
+      const db = await openDB(databaseName(name))
+      const stored = await db.count('updates')
+      db.close()
+      return stored
+    }
+    const store = await openStore(name, { persistence: 'indexeddb' })
+    for (let i = 0; i < 500; i++) await store.set(`k${i}`, i)
+    await store.flush()
+    expect(await count()).toBe(500)
+    await store.set('one more', 500)
+    await store.close()
+    expect(await count()).toBe(1)
+  })
+
   it('refuses a database of a newer format and leaves it untouched', async () => {
     const name = uniqueName()
     const store = await openStore(name, { persistence: 'indexeddb' })
