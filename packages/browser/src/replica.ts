@@ -26,6 +26,8 @@ export interface ReplicaOptions {
   now?: (() => number) | undefined
   maxValueBytes?: number | undefined
   onChanges: (changes: KvChange[]) => void
+  /** Whether `onChanges` has anyone to tell (see KvRegisterOptions.wantsChanges). */
+  wantsChanges: () => boolean
   onError: (error: KvsyncError) => void
 }
 
@@ -133,6 +135,7 @@ export class Replica {
     const register = new KvRegister(this.doc, {
       now: this.options.now,
       maxValueBytes: this.options.maxValueBytes,
+      wantsChanges: this.options.wantsChanges,
       onInvalidEntry: (report) =>
         this.options.onError(new KvsyncError('CORRUPT_DATA', `ignored a malformed entry ${report.client}:${report.clock} (${report.reason})`)),
     })

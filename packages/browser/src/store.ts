@@ -89,6 +89,7 @@ export class Store {
       now: parts.now,
       maxValueBytes: parts.maxValueBytes,
       onChanges: (changes) => this.subscriptions.dispatch(changes),
+      wantsChanges: () => this.subscriptions.size > 0,
       onError: (error) => this.reportError(error),
     })
     const doc = this.replica.doc

@@ -136,6 +136,23 @@ describe('KvRegister', () => {
     ])
   })
 
+  it('collects no changes while wantsChanges says nobody wants them, and still indexes', () => {
+    const writer = replica()
+    const doc = new Y.Doc()
+    let wanted = false
+    const kv = new KvRegister(doc, { wantsChanges: () => wanted })
+    const seen: KvChange[][] = []
+    kv.onChange((changes) => seen.push(changes))
+    writer.kv.set('a', 1)
+    sync(writer.doc, doc)
+    expect(seen).toEqual([])
+    expect(kv.get('a')).toBe(1)
+    wanted = true
+    writer.kv.set('a', 2)
+    sync(writer.doc, doc)
+    expect(seen.map((changes) => changes.map(({ key, value, oldValue }) => ({ key, value, oldValue })))).toEqual([[{ key: 'a', value: 2, oldValue: 1 }]])
+  })
+
   it('decodes a change\'s values only when read, once, as they were at the change', () => {
     const { doc, kv } = replica()
     const batches: KvChange[][] = []

@@ -44,6 +44,12 @@ export interface KvRegisterOptions {
   onInvalidEntry?: (report: InvalidEntryReport) => void
   /** Timer functions for expiry notifications (tests inject fakes). Default: global timers. */
   timers?: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout }
+  /**
+   * Asked once per transaction: whether anyone downstream of the `onChange` listeners wants its
+   * change events (a store without subscribers does not). When it says no, the transaction's
+   * changes are neither collected nor built. Default: always (while a listener is registered).
+   */
+  wantsChanges?: () => boolean
 }
 
 interface Slot {
@@ -151,6 +157,7 @@ export class KvRegister {
   private readonly now: () => number
   private readonly maxValueBytes: number
   private readonly onInvalidEntry: ((report: InvalidEntryReport) => void) | undefined
+  private readonly wantsChanges: () => boolean
   private readonly listeners = new Set<(changes: KvChange[]) => void>()
   private readonly expiry: ExpiryTracker
   private destroyed = false
@@ -161,6 +168,7 @@ export class KvRegister {
     this.now = options.now ?? Date.now
     this.maxValueBytes = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES
     this.onInvalidEntry = options.onInvalidEntry
+    this.wantsChanges = options.wantsChanges ?? (() => true)
     this.clock = new HybridLogicalClock({ node: doc.clientID, now: this.now })
     this.expiry = new ExpiryTracker({
       now: this.now,
@@ -401,7 +409,10 @@ export class KvRegister {
       return
     }
     // What each touched key held before, for the change events; a silent transaction has none.
-    const before = transaction.meta.get(SILENT) === true ? undefined : new Map<string, Slot | undefined>()
+    // Receiving a write is a store's most frequent work (every write of every other replica):
+    // with nobody listening, no map of the touched keys and no change objects are made.
+    const announce = transaction.meta.get(SILENT) !== true && this.listeners.size > 0 && this.wantsChanges()
+    const before = announce ? new Map<string, Slot | undefined>() : undefined
     // Keys whose entry expired but was replaced or removed before its expiry was announced
     // (see ExpiryTracker.takeOverdue): announced with this transaction's changes.
     const overdue = before === undefined ? undefined : new Set<string>()
